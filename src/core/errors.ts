@@ -1,0 +1,64 @@
+// Typed errors with stable codes. Every error that crosses the API is a StintError and travels
+// as {code, message, details}; the client rebuilds the same class from it. Codes never change
+// meaning once shipped.
+
+export const ERROR_HTTP_STATUS = {
+  INVALID_SPEC: 400,
+  INVALID_REQUEST: 400,
+  UNSUPPORTED_FEATURE: 422,
+  UNSATISFIABLE: 422,
+  WORKDIR_TOO_LARGE: 413,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  BACKEND_ERROR: 502,
+  SERVER_UNREACHABLE: 503,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_HTTP_STATUS;
+
+/** One problem found in a task file: the field path, where it is, and what went wrong. */
+export interface FieldIssue {
+  field: string;
+  message: string;
+  line?: number;
+  col?: number;
+  value?: unknown;
+  accepted?: string;
+}
+
+export class StintError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StintError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get httpStatus(): number {
+    return ERROR_HTTP_STATUS[this.code];
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && value in ERROR_HTTP_STATUS;
+}
+
+/** Formats field issues as "field (line L:C): message" lines, the form every task-file error takes. */
+export function describeIssues(issues: readonly FieldIssue[]): string {
+  return issues
+    .map((issue) => {
+      const where = issue.line !== undefined ? ` (line ${issue.line}:${issue.col ?? 1})` : '';
+      return `${issue.field}${where}: ${issue.message}`;
+    })
+    .join('\n');
+}
