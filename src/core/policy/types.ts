@@ -61,7 +61,21 @@ export interface WaitInfo {
   position: number;
 }
 
+/** The head job's reservation (EASY backfill): where and when the first waiting job will start. */
+export interface HeadReservation {
+  jobId: number;
+  node: string;
+  /** The GPUs it will take there (some may still be busy now). */
+  gpuIndices: number[];
+  /** Index into the job's `demands` the reservation is for. */
+  demandIndex: number;
+  /** Shadow time (epoch ms); null when a job it waits for has no runtime limit. */
+  startAt: number | null;
+}
+
 export interface Plan {
   placements: Placement[];
   waiting: Map<number, WaitInfo>;
+  /** Set by `plan` (null when no job had to wait for resources in use); optional for other producers. */
+  reservation?: HeadReservation | null;
 }

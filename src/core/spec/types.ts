@@ -34,6 +34,11 @@ export interface ResourceChoice {
   infra: string | null;
   imageId: string | null;
   ports: string[];
+  /**
+   * Where this choice's values were written (field path and position), so that a refusal of this
+   * choice names the right line. Optional: specs built outside the parser may leave it out.
+   */
+  origins?: Partial<Record<'accelerator' | 'cpus' | 'memoryGb' | 'infra', { field: string; pos: SourcePos }>>;
 }
 
 export type MountMode = 'copy' | 'local' | 'bucket';
@@ -76,6 +81,11 @@ export interface FeatureUse {
   pos: SourcePos;
   /** A short description of the value, e.g. `true`, `docker:pytorch/pytorch`. */
   detail: string;
+  /**
+   * Indices into `TaskSpec.resources` of the choices this use belongs to (a resources field such as
+   * `use_spot` inside one `any_of` entry). Absent: it concerns the whole task, whatever the choice.
+   */
+  choices?: number[];
 }
 
 export interface TaskSpec {

@@ -1,0 +1,128 @@
+// The typed client of the REST API, used by the CLI (and tests). Every non-2xx answer is rebuilt
+// into the StintError the server threw, with the same code; a server that cannot be reached is a
+// SERVER_UNREACHABLE error saying how to start one.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import { DEFAULT_PORT, type ClientConfig } from '../config.js';
+import { isErrorCode, StintError } from '../core/errors.js';
+import {
+  CancelResponseSchema,
+  ErrorBodySchema,
+  GpuListSchema,
+  JobDetailSchema,
+  JobListSchema,
+  LogChunkSchema,
+  ServerInfoSchema,
+  SubmitResponseSchema,
+  UploadResponseSchema,
+  type SubmitRequest,
+} from './schemas.js';
+
+export interface ListQuery {
+  all?: boolean;
+  state?: string;
+  limit?: number;
+  before?: number;
+}
+
+export class StintClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: string | undefined,
+  ) {}
+
+  submit(request: SubmitRequest) {
+    return this.call('POST', '/api/v1/jobs', SubmitResponseSchema, { json: request });
+  }
+
+  listJobs(query: ListQuery = {}) {
+    return this.call('GET', '/api/v1/jobs', JobListSchema, { query: { ...query, all: query.all ? 'true' : undefined } });
+  }
+
+  getJob(id: number) {
+    return this.call('GET', `/api/v1/jobs/${id}`, JobDetailSchema);
+  }
+
+  cancel(id: number) {
+    return this.call('POST', `/api/v1/jobs/${id}/cancel`, CancelResponseSchema);
+  }
+
+  logs(id: number, query: { offset?: number; limit?: number; attempt?: number } = {}) {
+    return this.call('GET', `/api/v1/jobs/${id}/logs`, LogChunkSchema, { query });
+  }
+
+  gpus() {
+    return this.call('GET', '/api/v1/gpus', GpuListSchema);
+  }
+
+  info() {
+    return this.call('GET', '/api/v1/info', ServerInfoSchema);
+  }
+
+  upload(archive: Buffer) {
+    return this.call('POST', '/api/v1/uploads', UploadResponseSchema, { raw: archive, contentType: 'application/gzip' });
+  }
+
+  private async call<S extends z.ZodTypeAny>(
+    method: string,
+    path: string,
+    schema: S,
+    options: { json?: unknown; raw?: Buffer; contentType?: string; query?: Record<string, unknown> } = {},
+  ): Promise<z.infer<S>> {
+    const url = new URL(path, this.baseUrl);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let body: string | Buffer | undefined;
+    if (options.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.json);
+    } else if (options.raw) {
+      headers['content-type'] = options.contentType ?? 'application/octet-stream';
+      body = options.raw;
+    }
+    let response: Response;
+    try {
+      response = await fetch(url, { method, headers, body: body as BodyInit | undefined });
+    } catch (error) {
+      throw new StintError('SERVER_UNREACHABLE', `no stint server answers at ${this.baseUrl}; start one with \`stint server\` or set STINT_URL`, { url: this.baseUrl }, { cause: error });
+    }
+    const payload: unknown = await response.json().catch(() => null);
+    if (!response.ok) throw toError(response.status, payload);
+    return schema.parse(payload);
+  }
+}
+
+function toError(status: number, payload: unknown): StintError {
+  const parsed = ErrorBodySchema.safeParse(payload);
+  if (parsed.success && isErrorCode(parsed.data.code)) {
+    return new StintError(parsed.data.code, parsed.data.message, parsed.data.details);
+  }
+  return new StintError('INTERNAL', `the server answered HTTP ${status} without an error body`, { status });
+}
+
+/** Finds the server (STINT_URL, else $STINT_HOME/server.json, else the default port) and token. */
+export function connect(config: ClientConfig): StintClient {
+  const token = config.token ?? readIfExists(join(config.home, 'token'));
+  const url = config.url ?? serverJsonUrl(config.home) ?? `http://127.0.0.1:${DEFAULT_PORT}`;
+  return new StintClient(url, token);
+}
+
+function serverJsonUrl(home: string): string | undefined {
+  const text = readIfExists(join(home, 'server.json'));
+  if (!text) return undefined;
+  try {
+    const url = (JSON.parse(text) as { url?: unknown }).url;
+    return typeof url === 'string' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readIfExists(path: string): string | undefined {
+  return existsSync(path) ? readFileSync(path, 'utf8').trim() : undefined;
+}

@@ -1,0 +1,146 @@
+// The wire format: one set of zod schemas shared by the server (validation, OpenAPI), the CLI
+// and the web UI. Times are ISO 8601 strings; ids are integers. Secrets never appear here.
+
+import { z } from 'zod';
+import { JOB_STATES } from '../core/job-state.js';
+
+export const JobStateSchema = z.enum(JOB_STATES);
+
+export const ErrorBodySchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+export const JobSchema = z.object({
+  id: z.number().int(),
+  name: z.string().nullable(),
+  owner: z.string(),
+  project: z.string().nullable(),
+  priority: z.number().int(),
+  state: JobStateSchema,
+  reason: z.string().nullable(),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  backend: z.string().nullable(),
+  node: z.string().nullable(),
+  gpus: z.array(z.number().int()).describe('GPU indices held by the current (or last) attempt'),
+  attempt: z.number().int(),
+  resources: z.string().describe('what the job asks for, e.g. "2 × A100"'),
+  maxRuntimeSeconds: z.number().nullable(),
+  submittedAt: z.string(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  waitReason: z.string().nullable().describe('why a pending job waits, from the latest scheduling pass'),
+  estimatedStartAt: z.string().nullable(),
+  queuePosition: z.number().int().nullable(),
+});
+export type JobView = z.infer<typeof JobSchema>;
+
+export const EventSchema = z.object({
+  at: z.string(),
+  from: JobStateSchema.nullable(),
+  to: JobStateSchema,
+  reason: z.string(),
+});
+
+export const AttemptSchema = z.object({
+  attempt: z.number().int(),
+  backend: z.string(),
+  node: z.string().nullable(),
+  gpus: z.array(z.number().int()),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  endReason: z.string().nullable(),
+});
+
+export const JobDetailSchema = JobSchema.extend({
+  spec: z.record(z.string(), z.unknown()).describe('the normalised task spec; secret values masked'),
+  events: z.array(EventSchema),
+  attempts: z.array(AttemptSchema),
+});
+export type JobDetailView = z.infer<typeof JobDetailSchema>;
+
+export const SubmitRequestSchema = z.object({
+  task: z.string().min(1).describe('the task file text (SkyPilot task YAML plus stint keys)'),
+  fileName: z.string().optional(),
+  env: z.record(z.string(), z.string()).optional().describe('overrides for envs, as `--env K=V`'),
+  secrets: z.record(z.string(), z.string()).optional().describe('values for secrets, as `--secret K=V`'),
+  workdirUpload: z.string().regex(/^[a-f0-9]{64}$/).optional().describe('id returned by POST /api/v1/uploads'),
+  dryRun: z.boolean().optional(),
+});
+export type SubmitRequest = z.infer<typeof SubmitRequestSchema>;
+
+export const VerdictSchema = z.object({
+  ok: z.boolean(),
+  backend: z.string().nullable(),
+  summary: z.string(),
+  problems: z.array(
+    z.object({
+      field: z.string(),
+      message: z.string(),
+      line: z.number().int().optional(),
+      col: z.number().int().optional(),
+    }),
+  ),
+});
+
+export const SubmitResponseSchema = z.object({
+  id: z.number().int().nullable().describe('null for a dry run'),
+  job: JobSchema.nullable(),
+  verdict: VerdictSchema,
+  spec: z.array(z.record(z.string(), z.unknown())).describe('the normalised spec of each task; secrets masked'),
+});
+export type SubmitResponse = z.infer<typeof SubmitResponseSchema>;
+
+export const UploadResponseSchema = z.object({ id: z.string(), bytes: z.number().int() });
+
+export const JobListQuerySchema = z.object({
+  all: z.enum(['true', 'false']).optional().describe('include finished jobs'),
+  state: z.string().optional().describe('comma-separated states'),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+  before: z.coerce.number().int().optional(),
+});
+
+export const JobListSchema = z.object({ jobs: z.array(JobSchema) });
+
+export const IdParamsSchema = z.object({ id: z.coerce.number().int().positive() });
+
+export const CancelResponseSchema = z.object({ id: z.number().int(), state: JobStateSchema, message: z.string() });
+
+export const LogQuerySchema = z.object({
+  offset: z.coerce.number().int().optional().describe('byte offset; negative = from the end'),
+  limit: z.coerce.number().int().min(1).max(16 * 1024 * 1024).optional(),
+  attempt: z.coerce.number().int().positive().optional(),
+});
+
+export const LogChunkSchema = z.object({
+  text: z.string(),
+  offset: z.number().int(),
+  nextOffset: z.number().int(),
+  size: z.number().int(),
+  attempt: z.number().int().nullable(),
+  done: z.boolean().describe('true when the attempt has ended: no more output will come'),
+});
+export type LogChunkView = z.infer<typeof LogChunkSchema>;
+
+export const GpuViewSchema = z.object({
+  backend: z.string(),
+  node: z.string(),
+  index: z.number().int(),
+  name: z.string(),
+  model: z.string(),
+  memoryMb: z.number(),
+  vendor: z.string(),
+  healthy: z.boolean(),
+  jobId: z.number().int().nullable(),
+  jobName: z.string().nullable(),
+  owner: z.string().nullable(),
+});
+export type GpuView = z.infer<typeof GpuViewSchema>;
+export const GpuListSchema = z.object({ gpus: z.array(GpuViewSchema) });
+
+export const ServerInfoSchema = z.object({ version: z.string(), backends: z.array(z.object({ name: z.string(), kind: z.string() })) });

@@ -1,0 +1,121 @@
+// The backend contract: the behaviour every backend must show against its real engine (real
+// processes for local, real Slurm daemons for slurm). Each backend's test file calls
+// `backendContract` with a factory; nothing here knows which backend it runs.
+
+import { describe, expect, it } from 'vitest';
+import type { TaskSpec } from '../core/spec/types.js';
+import { type AttemptRef, type AttemptStatus, type Backend, type LaunchRequest, attemptKey } from './backend.js';
+
+export interface BackendFactory {
+  /** A fresh backend with at least `gpus` GPUs (fake ones are fine). */
+  create(): Promise<Backend>;
+  /** How long the engine may take to report an end (poll granularity). */
+  timeoutMs: number;
+}
+
+let nextJobId = 1000;
+
+export function taskSpec(run: string, overrides: Partial<TaskSpec> = {}): TaskSpec {
+  return {
+    name: 'contract', workdir: null, numNodes: 1, ordered: false,
+    resources: [{ accelerator: null, cpus: null, memoryGb: null, diskSizeGb: null, useSpot: false, infra: null, imageId: null, ports: [] }],
+    envs: {}, secrets: {}, fileMounts: [], volumes: {}, setup: null, run,
+    priority: 0, maxRuntimeSeconds: null, retries: { max: 0, on: [], exitCodes: [] }, preemptible: true, project: null, features: [],
+    ...overrides,
+  };
+}
+
+export async function launchOn(backend: Backend, spec: TaskSpec, gpus: number[] = [], secrets: Record<string, string> = {}): Promise<AttemptRef> {
+  const inventory = await backend.inventory();
+  const request: LaunchRequest = {
+    jobId: nextJobId++, attempt: 1, name: spec.name, spec, secrets,
+    node: backend.stintPlaces ? inventory.nodes[0]!.name : null,
+    gpus, workdirArchive: null, env: {},
+  };
+  const launched = await backend.launch(request);
+  return { jobId: request.jobId, attempt: 1, handle: launched.handle };
+}
+
+export async function waitForEnd(backend: Backend, ref: AttemptRef, timeoutMs: number): Promise<Extract<AttemptStatus, { state: 'ended' }>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = (await backend.poll([ref])).get(attemptKey(ref));
+    if (status?.state === 'ended') return status;
+    if (Date.now() > deadline) throw new Error(`attempt ${attemptKey(ref)} did not end within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function fullLog(backend: Backend, ref: AttemptRef): Promise<string> {
+  return (await backend.readLog(ref, 0, 1 << 20)).text;
+}
+
+export function backendContract(name: string, factory: BackendFactory): void {
+  describe(`backend contract: ${name}`, () => {
+    it('runs setup then run and reports the exit code', async () => {
+      const backend = await factory.create();
+      const ref = await launchOn(backend, taskSpec('echo run-here; exit 7', { setup: 'echo setup-here' }));
+      const end = await waitForEnd(backend, ref, factory.timeoutMs);
+      expect(end).toMatchObject({ exitCode: 7, reason: 'exit' });
+      expect(await fullLog(backend, ref)).toMatch(/setup-here\n[^]*run-here/);
+    });
+
+    it('fails the attempt when setup fails, without running run', async () => {
+      const backend = await factory.create();
+      const ref = await launchOn(backend, taskSpec('echo should-not-run', { setup: 'exit 4' }));
+      expect((await waitForEnd(backend, ref, factory.timeoutMs)).exitCode).toBe(4);
+      expect(await fullLog(backend, ref)).not.toContain('should-not-run');
+    });
+
+    it("gives the job stint's and SkyPilot's environment, its envs and secrets", async () => {
+      const backend = await factory.create();
+      const gpus = (await backend.inventory()).nodes[0]!.gpus.length > 0 ? [0] : [];
+      const run = 'echo "id=$STINT_JOB_ID rank=$STINT_NODE_RANK nodes=$SKYPILOT_NUM_NODES gpn=$STINT_NUM_GPUS_PER_NODE task=$SKYPILOT_TASK_ID cuda=$CUDA_VISIBLE_DEVICES e=$MY_ENV s=$MY_SECRET"';
+      const ref = await launchOn(backend, taskSpec(run, { envs: { MY_ENV: 'hello world' } }), gpus, { MY_SECRET: 's3cret' });
+      expect((await waitForEnd(backend, ref, factory.timeoutMs)).exitCode).toBe(0);
+      const log = await fullLog(backend, ref);
+      expect(log).toContain(`id=${ref.jobId} rank=0 nodes=1 gpn=${gpus.length} task=stint-job-${ref.jobId}`);
+      expect(log).toContain(`cuda=${gpus.join(',')} e=hello world s=s3cret`);
+    });
+
+    it('reports many attempts in one poll, each with its own outcome', async () => {
+      const backend = await factory.create();
+      const refs = await Promise.all([0, 1, 2].map((code) => launchOn(backend, taskSpec(`exit ${code}`))));
+      for (const ref of refs) await waitForEnd(backend, ref, factory.timeoutMs);
+      const statuses = await backend.poll(refs);
+      expect(refs.map((r) => statuses.get(attemptKey(r)))).toMatchObject([{ exitCode: 0 }, { exitCode: 1 }, { exitCode: 2 }]);
+    });
+
+    it('stops every process of an attempt on SIGTERM, and on SIGKILL when TERM is ignored', async () => {
+      const backend = await factory.create();
+      const polite = await launchOn(backend, taskSpec('sleep 60 & sleep 60; wait'));
+      const stubborn = await launchOn(backend, taskSpec("trap '' TERM; echo ready; while true; do sleep 0.1; done"));
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await backend.poll([polite])).get(attemptKey(polite))).toEqual({ state: 'running' });
+      await backend.signal(polite, 'SIGTERM');
+      expect((await waitForEnd(backend, polite, factory.timeoutMs)).signal).toBe('SIGTERM');
+      await backend.signal(stubborn, 'SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await backend.poll([stubborn])).get(attemptKey(stubborn))).toEqual({ state: 'running' });
+      await backend.signal(stubborn, 'SIGKILL');
+      expect((await waitForEnd(backend, stubborn, factory.timeoutMs)).signal).toBe('SIGKILL');
+    });
+
+    it('serves the log by byte ranges while the job runs', async () => {
+      const backend = await factory.create();
+      const ref = await launchOn(backend, taskSpec('echo first; sleep 0.5; echo second'));
+      await new Promise((r) => setTimeout(r, 250));
+      const early = await backend.readLog(ref, 0, 1 << 20);
+      expect(early.text).toBe('first\n');
+      await waitForEnd(backend, ref, factory.timeoutMs);
+      const rest = await backend.readLog(ref, early.nextOffset, 1 << 20);
+      expect(rest.text).toBe('second\n');
+      expect((await backend.readLog(ref, -7, 100)).text).toBe('second\n');
+    });
+
+    it('lists its unsupported features with a reason each', async () => {
+      const backend = await factory.create();
+      for (const reason of Object.values(backend.unsupported)) expect(reason).toMatch(/\w{3,}/);
+    });
+  });
+}

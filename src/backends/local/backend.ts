@@ -1,0 +1,163 @@
+// The local backend: attempts run as processes on the server's own machine, on GPUs that stint's
+// policy chose (whole GPUs, exclusive, via CUDA_VISIBLE_DEVICES / ROCR_VISIBLE_DEVICES). Every
+// attempt has a directory under <home>/jobs/<id>/attempt-<n> holding its scripts, output.log and
+// exit status, so the state of any attempt can be read back after a server restart.
+
+import { existsSync } from 'node:fs';
+import { mkdir, open, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Inventory, Node } from '../../core/inventory.js';
+import { unpackWorkdir } from '../../workdir/unpack.js';
+import { type AttemptRef, type AttemptStatus, type Backend, type Launched, type LaunchRequest, type LogChunk, attemptKey } from '../backend.js';
+import { gpuVisibility, jobEnvironment } from '../job-env.js';
+import { detectHostResources, discoverGpus } from './gpus/discover.js';
+import { type ProcessHandle, processStatus, signalGroup, startProcess } from './process.js';
+
+export interface LocalBackendOptions {
+  name: string;
+  /** stint's home; attempts live under <home>/jobs. */
+  home: string;
+  /** Fake GPUs (`A100:4`, `4`) for machines without any; otherwise discovered. */
+  fakeGpus?: string;
+}
+
+export const LOCAL_UNSUPPORTED = {
+  multi_node: 'it runs on this one machine; use a Slurm or Kubernetes backend for num_nodes > 1',
+  spot: 'spot instances exist only on clouds; this machine is not preemptible capacity',
+  image: 'containers are not supported yet; the job runs directly on the host',
+  cloud_infra: 'it cannot provision cloud machines; remove `infra`/`cloud` or set `infra: local`',
+  bucket_mount: 'bucket mounts need cloud storage credentials and a mount tool; copy the data to this machine instead',
+  local_file_mount: 'file_mounts are not copied yet; put the files in `workdir` or use absolute paths on this machine',
+  volume: 'volumes are managed by Kubernetes/cloud backends; use a path on this machine instead',
+  ports: 'jobs share the host network; ports need no declaration and cannot be reserved',
+  disk_size: 'the local disk cannot be sized per job',
+  fractional_gpu: 'GPUs are allocated whole and exclusively; ask for a whole number of GPUs',
+  job_recovery: 'managed-job recovery is a cloud feature; use stint `retries` instead',
+  service: 'serving (`service`) is not supported',
+  pipeline: 'multi-task pipelines are not supported yet; submit each task on its own',
+  other: 'this field configures cloud machines and has no meaning on a local machine',
+} as const;
+
+export async function createLocalBackend(options: LocalBackendOptions): Promise<Backend> {
+  const found = await discoverGpus({ fake: options.fakeGpus });
+  const host = detectHostResources();
+  const node: Node = { name: hostname(), gpus: found.gpus, cpus: host.cpus, memoryGb: host.memoryGb };
+  return new LocalBackend(options, node);
+}
+
+class LocalBackend implements Backend {
+  readonly kind = 'local';
+  readonly unsupported = LOCAL_UNSUPPORTED;
+  readonly stintPlaces = true;
+  readonly name: string;
+  private readonly listeners: Array<() => void> = [];
+
+  constructor(
+    private readonly options: LocalBackendOptions,
+    private readonly node: Node,
+  ) {
+    this.name = options.name;
+  }
+
+  async inventory(): Promise<Inventory> {
+    return { backend: this.name, nodes: [this.node] };
+  }
+
+  async launch(request: LaunchRequest): Promise<Launched> {
+    const jobDir = join(this.options.home, 'jobs', String(request.jobId));
+    const workdir = join(jobDir, 'work');
+    const dir = join(jobDir, `attempt-${request.attempt}`);
+    if (!existsSync(workdir)) {
+      await mkdir(workdir, { recursive: true });
+      if (request.workdirArchive) await unpackWorkdir(request.workdirArchive, workdir);
+    }
+    const vendor = this.node.gpus[0]?.vendor ?? 'nvidia';
+    const env = {
+      ...jobEnvironment(request, { rank: 0, numNodes: 1, nodeIps: ['127.0.0.1'], gpusPerNode: request.gpus.length }),
+      ...gpuVisibility(request.gpus, vendor),
+      STINT_CHECKPOINT_DIR: join(jobDir, 'checkpoints'),
+    };
+    await mkdir(env.STINT_CHECKPOINT_DIR, { recursive: true });
+    const handle = await startProcess({
+      dir,
+      workdir,
+      setup: request.spec.setup,
+      run: request.spec.run,
+      env,
+      onExit: () => this.notify(),
+    });
+    return { handle: { ...handle }, logPath: join(dir, 'output.log') };
+  }
+
+  async poll(attempts: readonly AttemptRef[]): Promise<Map<string, AttemptStatus>> {
+    const result = new Map<string, AttemptStatus>();
+    for (const ref of attempts) result.set(attemptKey(ref), toAttemptStatus(processStatus(asHandle(ref))));
+    return result;
+  }
+
+  async signal(attempt: AttemptRef, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    await signalGroup(asHandle(attempt), signal);
+  }
+
+  async readLog(attempt: AttemptRef, offset: number, limit: number): Promise<LogChunk> {
+    return readLogFile(join(asHandle(attempt).dir, 'output.log'), offset, limit);
+  }
+
+  onActivity(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.length = 0;
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
+
+function asHandle(ref: AttemptRef): ProcessHandle {
+  const h = ref.handle as Partial<ProcessHandle>;
+  if (typeof h.dir !== 'string' || typeof h.wrapperPid !== 'number') {
+    throw new Error(`attempt ${attemptKey(ref)} has no local process handle`);
+  }
+  return { dir: h.dir, wrapperPid: h.wrapperPid, wrapperStart: h.wrapperStart ?? null };
+}
+
+function toAttemptStatus(status: ReturnType<typeof processStatus>): AttemptStatus {
+  switch (status.state) {
+    case 'running':
+      return { state: 'running' };
+    case 'exited':
+      return {
+        state: 'ended',
+        exitCode: status.exitCode,
+        signal: status.signal,
+        reason: 'exit',
+        detail: status.signal ? `killed by ${status.signal}` : `exit code ${status.exitCode}`,
+      };
+    case 'lost':
+      return { state: 'ended', exitCode: null, signal: null, reason: 'lost', detail: 'the job wrapper disappeared without recording an exit status (machine reboot?)' };
+  }
+}
+
+export async function readLogFile(path: string, offset: number, limit: number): Promise<LogChunk> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch {
+    return { text: '', offset, nextOffset: offset, size: 0 };
+  }
+  const start = offset < 0 ? Math.max(0, size + offset) : Math.min(offset, size);
+  const length = Math.min(limit, size - start);
+  if (length <= 0) return { text: '', offset: start, nextOffset: start, size };
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await file.read(buffer, 0, length, start);
+    return { text: buffer.subarray(0, bytesRead).toString('utf8'), offset: start, nextOffset: start + bytesRead, size };
+  } finally {
+    await file.close();
+  }
+}

@@ -1,0 +1,38 @@
+// `stint gpus`: every GPU stint can schedule, and the job holding each.
+
+import type { Command } from 'commander';
+import { connect } from '../api/client.js';
+import type { GpuView } from '../api/schemas.js';
+import { clientConfig } from '../config.js';
+import { paint, table, type Style } from './format.js';
+
+export function registerGpus(program: Command): void {
+  program
+    .command('gpus')
+    .description('list GPUs with their holders')
+    .option('--json', 'print the GPUs as a JSON array')
+    .action(async (flags: { json?: boolean }) => {
+      const config = clientConfig();
+      const { gpus } = await connect(config).gpus();
+      if (flags.json) {
+        process.stdout.write(JSON.stringify(gpus, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(renderGpus(gpus, { color: config.color }) + '\n');
+    });
+}
+
+export function renderGpus(gpus: readonly GpuView[], style: Style): string {
+  if (gpus.length === 0) return 'no GPUs found (start the server with --gpus A100:4 to declare fake ones)';
+  const rows = gpus.map((g) => [
+    g.backend,
+    g.node,
+    String(g.index),
+    g.name,
+    `${Math.round(g.memoryMb / 1024)} GB`,
+    g.healthy ? 'ok' : paint(style, 'red', 'unhealthy'),
+    g.jobId === null ? paint(style, 'green', 'free') : `${g.jobId}${g.jobName ? ` (${g.jobName})` : ''}`,
+    g.owner ?? '-',
+  ]);
+  return table(['BACKEND', 'NODE', 'GPU', 'NAME', 'MEMORY', 'HEALTH', 'JOB', 'USER'], rows, style);
+}

@@ -1,0 +1,54 @@
+// `stint queue` (alias `status`): the jobs in the queue, why each pending one waits, and when it
+// should start.
+
+import type { Command } from 'commander';
+import { connect } from '../api/client.js';
+import type { JobView } from '../api/schemas.js';
+import { clientConfig } from '../config.js';
+import { elapsed, paintState, relativeTime, table, type Style } from './format.js';
+
+export function registerQueue(program: Command): void {
+  program
+    .command('queue')
+    .alias('status')
+    .description('show the queue: active jobs (--all: finished ones too)')
+    .option('-a, --all', 'include finished jobs')
+    .option('--json', 'print the jobs as a JSON array')
+    .action(async (flags: { all?: boolean; json?: boolean }) => {
+      const config = clientConfig();
+      const { jobs } = await connect(config).listJobs({ all: flags.all });
+      if (flags.json) {
+        process.stdout.write(JSON.stringify(jobs, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(renderQueue(jobs, Date.now(), { color: config.color }) + '\n');
+    });
+}
+
+export function renderQueue(jobs: readonly JobView[], now: number, style: Style): string {
+  if (jobs.length === 0) return 'no jobs in the queue (stint queue --all shows finished ones)';
+  const ordered = [...jobs].sort((a, b) => a.id - b.id);
+  const rows = ordered.map((job) => [
+    String(job.id),
+    job.name ?? '-',
+    job.owner,
+    paintState(style, job.state),
+    job.resources,
+    job.gpus.length > 0 ? job.gpus.join(',') : '-',
+    relativeTime(job.submittedAt, now),
+    elapsed(job.startedAt, job.endedAt, now),
+    describeWhy(job, now),
+  ]);
+  return table(['ID', 'NAME', 'USER', 'STATE', 'RESOURCES', 'GPUS', 'SUBMITTED', 'RUNTIME', 'REASON'], rows, style);
+}
+
+function describeWhy(job: JobView, now: number): string {
+  if (job.state === 'PENDING') {
+    const start = job.estimatedStartAt ? ` (start ${relativeTime(job.estimatedStartAt, now)})` : '';
+    return `${job.waitReason ?? 'waiting for the next scheduling pass'}${start}`;
+  }
+  if (job.state === 'FAILED' || job.state === 'SUCCEEDED') {
+    return job.exitCode === null ? (job.reason ?? '') : `exit ${job.exitCode}${job.reason && !job.reason.startsWith('exit code') ? `: ${job.reason}` : ''}`;
+  }
+  return job.reason ?? '';
+}

@@ -1,0 +1,28 @@
+// `stint server`: runs the server in this process until SIGINT/SIGTERM.
+
+import type { Command } from 'commander';
+import { serverConfig } from '../config.js';
+import { startServer } from '../server/start.js';
+
+export function registerServer(program: Command): void {
+  program
+    .command('server')
+    .description('run the stint server (SQLite store, local backend, REST API)')
+    .option('--port <port>', 'TCP port to listen on (0 = any free port)')
+    .option('--host <host>', 'address to bind (default 127.0.0.1: this machine only)')
+    .option('--home <dir>', 'state directory (default $STINT_HOME or ~/.stint)')
+    .option('--gpus <spec>', 'declare fake GPUs for a machine without any, e.g. A100:4 or 4')
+    .option('--kill-grace <seconds>', 'seconds between SIGTERM and SIGKILL on cancel and timeout (default 30)')
+    .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string }) => {
+      const config = serverConfig(flags);
+      const server = await startServer(config);
+      process.stdout.write(`stint server listening on ${server.url} (home ${config.home}; ${server.gpuSummary})\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      process.stdout.write('stint server stopping; running jobs keep running\n');
+      await server.stop();
+    });
+}

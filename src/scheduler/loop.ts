@@ -1,0 +1,98 @@
+// The scheduler loop: reconcile running attempts with their backends, enforce cancellations and
+// time limits, then ask the pure policy where pending jobs go and launch them. State lives in the
+// store; a wake-up (a submission, a process exit) only makes the next pass come sooner, and a
+// periodic pass is the truth. Passes never overlap. All state changes go through JobTransitions.
+
+import type { Clock } from '../core/clock.js';
+import type { WaitInfo } from '../core/policy/types.js';
+import type { Backend } from '../backends/backend.js';
+import type { Store } from '../store/types.js';
+import type { JobTransitions } from './transitions.js';
+import { reconcile, type SignalLedger } from './reconcile.js';
+import { placePending } from './place.js';
+
+export interface SchedulerConfig {
+  /** Time between SIGTERM and SIGKILL on cancel and on max_runtime. */
+  killGraceMs: number;
+  /** Period of the authoritative pass. */
+  pollIntervalMs: number;
+}
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface SchedulerResources {
+  store: Store;
+  backends: readonly Backend[];
+  clock: Clock;
+  transitions: JobTransitions;
+  logger: Logger;
+  config: SchedulerConfig;
+}
+
+export class Scheduler {
+  private waiting = new Map<number, WaitInfo>();
+  private readonly signals: SignalLedger = new Map();
+  private readonly launching = new Set<number>();
+  private timer: NodeJS.Timeout | null = null;
+  private inPass = false;
+  private again = false;
+  private stopped = false;
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(private readonly res: SchedulerResources) {}
+
+  start(): void {
+    for (const backend of this.res.backends) backend.onActivity(() => this.wake());
+    this.timer = setInterval(() => this.wake(), this.res.config.pollIntervalMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.idle;
+  }
+
+  /** Asks for a pass soon; coalesces with a pass in progress. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.inPass) {
+      this.again = true;
+      return;
+    }
+    this.inPass = true;
+    this.idle = new Promise((resolve) => setImmediate(() => void this.runPasses().finally(resolve)));
+  }
+
+  /** Why a pending job waits, from the latest pass. */
+  waitInfo(jobId: number): WaitInfo | undefined {
+    return this.waiting.get(jobId);
+  }
+
+  /** Runs one pass now (tests and the simulator drive the loop this way). */
+  async pass(): Promise<void> {
+    const { store, backends, clock, transitions, logger, config } = this.res;
+    await reconcile({ store, backends, clock, transitions, logger, killGraceMs: config.killGraceMs, signals: this.signals, launching: this.launching });
+    this.waiting = await placePending({ store, backends, clock, transitions, logger, launching: this.launching });
+  }
+
+  private async runPasses(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        try {
+          await this.pass();
+        } catch (error) {
+          this.res.logger.error({ err: error }, 'scheduler pass failed');
+        }
+      } while (this.again && !this.stopped);
+    } finally {
+      this.inPass = false;
+    }
+  }
+}

@@ -1,0 +1,118 @@
+// Placement: for each backend where stint places jobs, build the cluster state from its inventory
+// and the open attempts, run the pure policy, and launch what it placed. A launch is two state
+// changes: PENDING -> STARTING (attempt recorded and GPUs held in one transaction, which the
+// store refuses if any GPU is already held) and, once the processes exist, STARTING -> RUNNING.
+
+import type { Clock } from '../core/clock.js';
+import { plan } from '../core/policy/plan.js';
+import type { ClusterState, Placement, RunningJob, WaitInfo } from '../core/policy/types.js';
+import type { Backend } from '../backends/backend.js';
+import type { AttemptRow, JobRow, Store } from '../store/types.js';
+import { toPendingJob } from './demands.js';
+import type { Logger } from './loop.js';
+import type { JobTransitions } from './transitions.js';
+
+export interface PlaceDeps {
+  store: Store;
+  backends: readonly Backend[];
+  clock: Clock;
+  transitions: JobTransitions;
+  logger: Logger;
+  launching: Set<number>;
+}
+
+export async function placePending(deps: PlaceDeps): Promise<Map<number, WaitInfo>> {
+  const waiting = new Map<number, WaitInfo>();
+  const pending = await deps.store.listJobs({ states: ['PENDING'] });
+  if (pending.length === 0) return waiting;
+  const open = await deps.store.listOpenAttempts();
+  const active = new Map((await deps.store.listJobs({ states: ['STARTING', 'RUNNING'] })).map((j) => [j.id, j]));
+  for (const backend of deps.backends) {
+    if (!backend.stintPlaces) continue;
+    const mine = pending.filter((j) => j.backend === backend.name);
+    if (mine.length === 0) continue;
+    const cluster = await clusterState(backend, open, active);
+    const result = plan(mine.map(toPendingJob), cluster, deps.clock.now());
+    for (const [id, info] of result.waiting) waiting.set(id, info);
+    const byId = new Map(mine.map((j) => [j.id, j]));
+    await Promise.all(result.placements.map((p) => launch(deps, backend, byId.get(p.jobId)!, p)));
+  }
+  return waiting;
+}
+
+async function clusterState(backend: Backend, open: readonly AttemptRow[], active: Map<number, JobRow>): Promise<ClusterState> {
+  const inventory = await backend.inventory();
+  const running: RunningJob[] = open
+    .filter((a) => a.backend === backend.name && a.node !== null)
+    .map((a) => {
+      const job = active.get(a.jobId);
+      const limit = job?.spec.maxRuntimeSeconds ?? null;
+      const started = job?.startedAt ?? a.startedAt;
+      return {
+        id: a.jobId,
+        node: a.node!,
+        gpuIndices: a.gpus,
+        cpus: a.cpus,
+        memoryGb: a.memoryGb,
+        endsBy: limit === null ? null : started + limit * 1000,
+      };
+    });
+  return { nodes: inventory.nodes, running };
+}
+
+async function launch(deps: PlaceDeps, backend: Backend, job: JobRow, placement: Placement): Promise<void> {
+  const attempt = job.attempt + 1;
+  const now = deps.clock.now();
+  const where = placement.gpuIndices.length > 0 ? `GPUs ${placement.gpuIndices.join(',')} on ${placement.node}` : placement.node;
+  const started = await deps.transitions.apply({
+    jobId: job.id,
+    from: 'PENDING',
+    to: 'STARTING',
+    reason: `placed on ${where}${placement.backfilled ? ' (backfilled)' : ''}`,
+    set: { backend: backend.name, attempt },
+    newAttempt: {
+      jobId: job.id,
+      attempt,
+      backend: backend.name,
+      node: placement.node,
+      gpus: placement.gpuIndices,
+      cpus: placement.cpus,
+      memoryGb: placement.memoryGb,
+      handle: {},
+      logPath: null,
+      startedAt: now,
+    },
+    hold: placement.gpuIndices.map((gpuIndex) => ({ backend: backend.name, node: placement.node, gpuIndex })),
+  });
+  if (!started) return;
+  deps.launching.add(job.id);
+  try {
+    const launched = await backend.launch({
+      jobId: job.id,
+      attempt,
+      name: job.name,
+      spec: job.spec,
+      secrets: job.secrets,
+      node: placement.node,
+      gpus: placement.gpuIndices,
+      workdirArchive: job.workdirArchive,
+      env: {},
+    });
+    await deps.store.updateAttemptHandle(job.id, attempt, launched.handle, launched.logPath);
+    await deps.transitions.apply({ jobId: job.id, from: 'STARTING', to: 'RUNNING', reason: 'running', set: { startedAt: deps.clock.now() } });
+  } catch (error) {
+    deps.logger.warn({ err: error, job: job.id }, 'launch failed');
+    await deps.transitions.endAttempt({
+      jobId: job.id,
+      from: 'STARTING',
+      to: 'FAILED',
+      attempt,
+      exitCode: null,
+      signal: null,
+      endReason: 'launch_failed',
+      reason: `launch failed: ${error instanceof Error ? error.message : String(error)}`,
+    });
+  } finally {
+    deps.launching.delete(job.id);
+  }
+}

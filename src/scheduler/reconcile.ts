@@ -1,0 +1,118 @@
+// Reconciliation: one batched poll per backend of every open attempt, then the resulting state
+// changes (RUNNING, or the end of the attempt with its exact exit code), and enforcement of
+// cancellations and max_runtime (SIGTERM, then SIGKILL after the grace period). Works the same
+// after a restart: everything it needs is in the store, except which signals were already sent,
+// and sending SIGTERM twice is harmless.
+
+import type { Clock } from '../core/clock.js';
+import { stateAfterAttempt, type EndReason } from '../core/job-state.js';
+import { type AttemptRef, type AttemptStatus, type Backend, attemptKey } from '../backends/backend.js';
+import type { AttemptRow, JobRow, Store } from '../store/types.js';
+import type { Logger } from './loop.js';
+import type { JobTransitions } from './transitions.js';
+
+/** Which signal was last sent to which attempt, so SIGTERM goes once and SIGKILL follows. */
+export type SignalLedger = Map<string, 'SIGTERM' | 'SIGKILL'>;
+
+export interface ReconcileDeps {
+  store: Store;
+  backends: readonly Backend[];
+  clock: Clock;
+  transitions: JobTransitions;
+  logger: Logger;
+  killGraceMs: number;
+  signals: SignalLedger;
+  /** Jobs whose launch is in progress in this process: their attempts are not polled yet. */
+  launching: ReadonlySet<number>;
+}
+
+export async function reconcile(deps: ReconcileDeps): Promise<void> {
+  const open = (await deps.store.listOpenAttempts()).filter((a) => !deps.launching.has(a.jobId));
+  if (open.length === 0) return;
+  const jobs = new Map((await deps.store.listJobs({ states: ['STARTING', 'RUNNING'] })).map((j) => [j.id, j]));
+  for (const backend of deps.backends) {
+    const mine = open.filter((a) => a.backend === backend.name);
+    if (mine.length === 0) continue;
+    let statuses: Map<string, AttemptStatus>;
+    try {
+      statuses = await backend.poll(mine.map(toRef));
+    } catch (error) {
+      deps.logger.warn({ err: error, backend: backend.name }, 'backend poll failed; will retry');
+      continue;
+    }
+    for (const attempt of mine) {
+      const job = jobs.get(attempt.jobId);
+      const status = statuses.get(attemptKey(attempt));
+      if (!job || job.attempt !== attempt.attempt || !status) continue;
+      await settle(deps, backend, job, attempt, status);
+    }
+  }
+}
+
+async function settle(deps: ReconcileDeps, backend: Backend, job: JobRow, attempt: AttemptRow, status: AttemptStatus): Promise<void> {
+  const now = deps.clock.now();
+  if (status.state === 'ended') {
+    deps.signals.delete(attemptKey(attempt));
+    const endReason = whyEnded(job, status.reason, now);
+    const to = stateAfterAttempt({ reason: endReason, exitCode: status.exitCode });
+    await deps.transitions.endAttempt({
+      jobId: job.id,
+      from: job.state,
+      to,
+      attempt: attempt.attempt,
+      exitCode: status.exitCode,
+      signal: status.signal,
+      endReason,
+      reason: describeEnd(job, endReason, status.detail),
+    });
+    return;
+  }
+  if (job.state === 'STARTING') {
+    await deps.transitions.apply({ jobId: job.id, from: 'STARTING', to: 'RUNNING', reason: 'running', set: { startedAt: job.startedAt ?? now } });
+  }
+  await enforceLimits(deps, backend, job, attempt, now);
+}
+
+function whyEnded(job: JobRow, reported: EndReason, now: number): EndReason {
+  if (job.cancelRequestedAt !== null) return 'cancelled';
+  const deadline = deadlineOf(job);
+  if (deadline !== null && now >= deadline && reported === 'exit') return 'timeout';
+  return reported;
+}
+
+function describeEnd(job: JobRow, endReason: EndReason, detail: string): string {
+  switch (endReason) {
+    case 'cancelled':
+      return `cancelled (${detail})`;
+    case 'timeout':
+      return `exceeded max_runtime of ${job.spec.maxRuntimeSeconds} s (${detail})`;
+    case 'exit':
+      return detail;
+    case 'lost':
+    case 'launch_failed':
+    case 'preempted':
+    case 'node_failure':
+      return `${endReason.replace('_', ' ')}: ${detail}`;
+  }
+}
+
+function deadlineOf(job: JobRow): number | null {
+  if (job.spec.maxRuntimeSeconds === null || job.startedAt === null) return null;
+  return job.startedAt + job.spec.maxRuntimeSeconds * 1000;
+}
+
+async function enforceLimits(deps: ReconcileDeps, backend: Backend, job: JobRow, attempt: AttemptRow, now: number): Promise<void> {
+  const deadline = deadlineOf(job);
+  const stopSince = job.cancelRequestedAt ?? (deadline !== null && now >= deadline ? deadline : null);
+  if (stopSince === null) return;
+  const key = attemptKey(attempt);
+  const wanted = now >= stopSince + deps.killGraceMs ? 'SIGKILL' : 'SIGTERM';
+  if (deps.signals.get(key) === wanted) return;
+  deps.signals.set(key, wanted);
+  deps.logger.info({ job: job.id, attempt: attempt.attempt, signal: wanted }, 'stopping attempt');
+  await backend.signal(toRef(attempt), wanted);
+}
+
+function toRef(attempt: AttemptRow): AttemptRef {
+  return { jobId: attempt.jobId, attempt: attempt.attempt, handle: attempt.handle };
+}

@@ -1,0 +1,81 @@
+// The HTTP application: Fastify with the zod schemas of src/api as validators and as the source of
+// the OpenAPI document, token authentication on /api/v1, and one error handler that turns every
+// failure into {code, message, details}: a StintError keeps its code, a schema failure names the
+// field, anything unexpected is a 500 INTERNAL without a stack trace.
+
+import { timingSafeEqual } from 'node:crypto';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { StintError } from '../core/errors.js';
+import type { ServerResources } from './resources.js';
+import { registerJobRoutes } from './routes/jobs.js';
+import { registerGpuRoutes } from './routes/gpus.js';
+import { registerUploadRoutes } from './routes/uploads.js';
+import { registerLogRoutes } from './routes/logs.js';
+import { VERSION } from '../version.js';
+
+export async function buildApp(res: ServerResources): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024 });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'stint API', description: 'Jobs, GPUs and logs of a stint server.', version: VERSION },
+      components: { securitySchemes: { token: { type: 'http', scheme: 'bearer' } } },
+      security: [{ token: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.setErrorHandler((error, request, reply) => {
+    const stint = toStintError(error as FastifyError);
+    if (stint.code === 'INTERNAL') res.logger.error({ err: error, url: request.url }, 'request failed');
+    void reply.status(stint.httpStatus).send(stint.toJSON());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = new StintError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}; see /api/openapi.json`);
+    void reply.status(404).send(error.toJSON());
+  });
+  app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/api/v1/')) authenticate(res.token, request.headers.authorization);
+  });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  registerJobRoutes(app, res);
+  registerLogRoutes(app, res);
+  registerGpuRoutes(app, res);
+  registerUploadRoutes(app, res);
+  return app;
+}
+
+function authenticate(token: string, header: string | undefined): void {
+  const given = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
+  const expected = Buffer.from(token);
+  const actual = Buffer.from(given);
+  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
+    throw new StintError(
+      'UNAUTHORIZED',
+      given ? 'the API token is not valid for this server' : 'an API token is required: send "Authorization: Bearer <token>" (the token is in $STINT_HOME/token on the server machine)',
+    );
+  }
+}
+
+function toStintError(error: FastifyError): StintError {
+  if (error instanceof StintError) return error;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const issues = error.validation.map((v) => {
+      const path = v.instancePath.split('/').filter(Boolean);
+      const field = path.length > 0 ? path.join('.') : (error.validationContext ?? 'body');
+      return { field, message: v.message };
+    });
+    const text = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+    return new StintError('INVALID_REQUEST', `invalid request: ${text}`, { issues });
+  }
+  if (typeof error.statusCode === 'number' && error.statusCode < 500) {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return new StintError('WORKDIR_TOO_LARGE', `request body too large: ${error.message}`, { code: error.code });
+    }
+    return new StintError('INVALID_REQUEST', error.message, { code: error.code });
+  }
+  return new StintError('INTERNAL', 'internal server error; the server log has the details', {}, { cause: error });
+}

@@ -1,0 +1,22 @@
+// What the HTTP layer is given: every dependency, passed in by the composition root (start.ts or a
+// test), never imported as a module singleton.
+
+import type { Backend } from '../backends/backend.js';
+import type { Clock } from '../core/clock.js';
+import type { Scheduler, Logger } from '../scheduler/loop.js';
+import type { JobTransitions } from '../scheduler/transitions.js';
+import type { Store } from '../store/types.js';
+
+export interface ServerResources {
+  store: Store;
+  backends: readonly Backend[];
+  clock: Clock;
+  transitions: JobTransitions;
+  scheduler: Scheduler;
+  logger: Logger;
+  token: string;
+  /** The user jobs are attributed to (single-user mode: the machine's user). */
+  owner: string;
+  uploadsDir: string;
+  maxUploadBytes: number;
+}

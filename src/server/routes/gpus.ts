@@ -1,0 +1,46 @@
+// GPU and server-information routes: every GPU of every backend with the job holding it.
+
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { GpuListSchema, ServerInfoSchema } from '../../api/schemas.js';
+import type { GpuView } from '../../api/schemas.js';
+import type { ServerResources } from '../resources.js';
+import { VERSION } from '../../version.js';
+
+export function registerGpuRoutes(app: FastifyInstance, res: ServerResources): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  api.get('/api/v1/gpus', { schema: { summary: 'Every GPU of every backend, with its holder', response: { 200: GpuListSchema } } }, async () => {
+    const holds = await res.store.listHolds();
+    const holders = new Map(holds.map((h) => [`${h.backend}/${h.node}/${h.gpuIndex}`, h.jobId]));
+    const jobIds = [...new Set(holds.map((h) => h.jobId))];
+    const jobs = new Map((await Promise.all(jobIds.map((id) => res.store.getJob(id)))).filter((j) => j !== null).map((j) => [j.id, j]));
+    const gpus: GpuView[] = [];
+    for (const backend of res.backends) {
+      const inventory = await backend.inventory();
+      for (const node of inventory.nodes) {
+        for (const gpu of node.gpus) {
+          const jobId = holders.get(`${backend.name}/${node.name}/${gpu.index}`) ?? null;
+          const job = jobId === null ? undefined : jobs.get(jobId);
+          gpus.push({
+            backend: backend.name,
+            node: node.name,
+            index: gpu.index,
+            name: gpu.name,
+            model: gpu.model,
+            memoryMb: gpu.memoryMb,
+            vendor: gpu.vendor,
+            healthy: gpu.healthy,
+            jobId,
+            jobName: job?.name ?? null,
+            owner: job?.owner ?? null,
+          });
+        }
+      }
+    }
+    return { gpus };
+  });
+  api.get('/api/v1/info', { schema: { summary: 'Server version and backends', response: { 200: ServerInfoSchema } } }, async () => ({
+    version: VERSION,
+    backends: res.backends.map((b) => ({ name: b.name, kind: b.kind })),
+  }));
+}

@@ -1,0 +1,78 @@
+// The composition root of `stint server`: prepares $STINT_HOME (database, token, uploads), chooses
+// the adapters (SQLite store, local backend, system clock), starts the scheduler and the HTTP
+// server, and writes server.json so the CLI on this machine finds it. Stopping is graceful; a
+// kill -9 loses nothing, because every accepted job is already in the database.
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import type { ServerConfig } from '../config.js';
+import { systemClock } from '../core/clock.js';
+import { createLocalBackend } from '../backends/local/backend.js';
+import { Scheduler } from '../scheduler/loop.js';
+import { JobTransitions } from '../scheduler/transitions.js';
+import { openSqliteStore } from '../store/sqlite/store.js';
+import type { Store } from '../store/types.js';
+import { buildApp } from './app.js';
+
+export interface RunningServer {
+  url: string;
+  /** e.g. "GPUs: 4 × A100 (fake)" */
+  gpuSummary: string;
+  app: FastifyInstance;
+  scheduler: Scheduler;
+  store: Store;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  await mkdir(config.home, { recursive: true, mode: 0o700 });
+  const logger = pino({ level: 'info' }, pino.destination({ dest: join(config.home, 'server.log'), sync: false, mkdir: true }));
+  const token = await ensureToken(config.home);
+  const store = await openSqliteStore(join(config.home, 'stint.db'));
+  const local = await createLocalBackend({ name: 'local', home: config.home, fakeGpus: config.fakeGpus });
+  const backends = [local];
+  const clock = systemClock;
+  const transitions = new JobTransitions(store, clock);
+  const scheduler = new Scheduler({ store, backends, clock, transitions, logger, config: { killGraceMs: config.killGraceMs, pollIntervalMs: config.pollIntervalMs } });
+  const app = await buildApp({
+    store, backends, clock, transitions, scheduler, logger, token,
+    owner: config.owner,
+    uploadsDir: join(config.home, 'uploads'),
+    maxUploadBytes: config.maxUploadBytes,
+  });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  await writeFile(join(config.home, 'server.json'), JSON.stringify({ url, pid: process.pid }) + '\n');
+  scheduler.start();
+  logger.info({ url, home: config.home }, 'stint server started');
+  const gpus = (await local.inventory()).nodes.flatMap((n) => n.gpus);
+  const counts = new Map<string, number>();
+  for (const gpu of gpus) counts.set(gpu.name, (counts.get(gpu.name) ?? 0) + 1);
+  const gpuSummary = gpus.length === 0 ? 'no GPUs found' : `GPUs: ${[...counts].map(([n, c]) => `${c} × ${n}`).join(', ')}${gpus[0]?.vendor === 'fake' ? ' (fake)' : ''}`;
+  return {
+    url, gpuSummary, app, scheduler, store,
+    async stop() {
+      await app.close();
+      await scheduler.stop();
+      for (const backend of backends) await backend.close();
+      await store.close();
+      await rm(join(config.home, 'server.json'), { force: true });
+      logger.flush();
+    },
+  };
+}
+
+async function ensureToken(home: string): Promise<string> {
+  const path = join(home, 'token');
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const token = randomBytes(24).toString('base64url');
+  await writeFile(path, token + '\n', { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+  await chmod(path, 0o600);
+  return readFileSync(path, 'utf8').trim();
+}

@@ -1,0 +1,64 @@
+// Migration 001: jobs, attempts, events, GPU holds, meta. Append-only: never edit a shipped
+// migration; add the next number instead.
+
+export const migration001 = {
+  version: 1,
+  name: 'jobs',
+  statements: [
+    `CREATE TABLE jobs (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      name TEXT,
+      owner TEXT NOT NULL,
+      project TEXT,
+      priority INTEGER NOT NULL,
+      state TEXT NOT NULL,
+      reason TEXT,
+      spec TEXT NOT NULL,
+      secrets TEXT NOT NULL,
+      backend TEXT,
+      workdir_archive TEXT,
+      attempt INTEGER NOT NULL DEFAULT 0,
+      exit_code INTEGER,
+      signal TEXT,
+      submitted_at INTEGER NOT NULL,
+      started_at INTEGER,
+      ended_at INTEGER,
+      cancel_requested_at INTEGER
+    )`,
+    `CREATE INDEX jobs_active ON jobs (state) WHERE state IN ('PENDING', 'STARTING', 'RUNNING')`,
+    `CREATE TABLE attempts (
+      job_id INTEGER NOT NULL REFERENCES jobs (id),
+      attempt INTEGER NOT NULL,
+      backend TEXT NOT NULL,
+      node TEXT,
+      gpus TEXT NOT NULL,
+      cpus REAL NOT NULL,
+      memory_gb REAL NOT NULL,
+      handle TEXT NOT NULL,
+      log_path TEXT,
+      started_at INTEGER NOT NULL,
+      ended_at INTEGER,
+      exit_code INTEGER,
+      signal TEXT,
+      end_reason TEXT,
+      PRIMARY KEY (job_id, attempt)
+    )`,
+    `CREATE TABLE events (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      job_id INTEGER NOT NULL REFERENCES jobs (id),
+      at INTEGER NOT NULL,
+      from_state TEXT,
+      to_state TEXT NOT NULL,
+      reason TEXT NOT NULL
+    )`,
+    `CREATE INDEX events_job ON events (job_id)`,
+    `CREATE TABLE gpu_holds (
+      backend TEXT NOT NULL,
+      node TEXT NOT NULL,
+      gpu_index INTEGER NOT NULL,
+      job_id INTEGER NOT NULL REFERENCES jobs (id),
+      PRIMARY KEY (backend, node, gpu_index)
+    )`,
+    `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  ],
+};

@@ -1,0 +1,59 @@
+// Conversions from SQLite rows (snake_case, JSON text) to the store's row types.
+
+import type { Selectable } from 'kysely';
+import type { EndReason, JobState } from '../../core/job-state.js';
+import type { AttemptRow, EventRow, JobRow } from '../types.js';
+import type { AttemptsTable, EventsTable, JobsTable } from './schema.js';
+
+export function toJobRow(r: Selectable<JobsTable>): JobRow {
+  return {
+    id: r.id,
+    name: r.name,
+    owner: r.owner,
+    project: r.project,
+    priority: r.priority,
+    state: r.state as JobState,
+    reason: r.reason,
+    spec: JSON.parse(r.spec),
+    secrets: JSON.parse(r.secrets),
+    backend: r.backend,
+    workdirArchive: r.workdir_archive,
+    attempt: r.attempt,
+    exitCode: r.exit_code,
+    signal: r.signal,
+    submittedAt: r.submitted_at,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    cancelRequestedAt: r.cancel_requested_at,
+  };
+}
+
+export function toAttemptRow(r: Selectable<AttemptsTable>): AttemptRow {
+  return {
+    jobId: r.job_id,
+    attempt: r.attempt,
+    backend: r.backend,
+    node: r.node,
+    gpus: JSON.parse(r.gpus),
+    cpus: r.cpus,
+    memoryGb: r.memory_gb,
+    handle: JSON.parse(r.handle),
+    logPath: r.log_path,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    exitCode: r.exit_code,
+    signal: r.signal,
+    endReason: r.end_reason as EndReason | null,
+  };
+}
+
+export function toEventRow(r: Selectable<EventsTable>): EventRow {
+  return {
+    id: r.id,
+    jobId: r.job_id,
+    at: r.at,
+    fromState: r.from_state as JobState | null,
+    toState: r.to_state as JobState,
+    reason: r.reason,
+  };
+}

@@ -1,0 +1,77 @@
+// Kysely table types for the SQLite adapter: the columns exactly as migrations create them.
+
+import type { Generated } from 'kysely';
+
+export interface JobsTable {
+  id: Generated<number>;
+  name: string | null;
+  owner: string;
+  project: string | null;
+  priority: number;
+  state: string;
+  reason: string | null;
+  spec: string;
+  secrets: string;
+  backend: string | null;
+  workdir_archive: string | null;
+  attempt: Generated<number>;
+  exit_code: number | null;
+  signal: string | null;
+  submitted_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  cancel_requested_at: number | null;
+}
+
+export interface AttemptsTable {
+  job_id: number;
+  attempt: number;
+  backend: string;
+  node: string | null;
+  gpus: string;
+  cpus: number;
+  memory_gb: number;
+  handle: string;
+  log_path: string | null;
+  started_at: number;
+  ended_at: number | null;
+  exit_code: number | null;
+  signal: string | null;
+  end_reason: string | null;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  job_id: number;
+  at: number;
+  from_state: string | null;
+  to_state: string;
+  reason: string;
+}
+
+export interface GpuHoldsTable {
+  backend: string;
+  node: string;
+  gpu_index: number;
+  job_id: number;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  applied_at: number;
+}
+
+export interface Database {
+  jobs: JobsTable;
+  attempts: AttemptsTable;
+  events: EventsTable;
+  gpu_holds: GpuHoldsTable;
+  meta: MetaTable;
+  schema_migrations: SchemaMigrationsTable;
+}

@@ -1,0 +1,123 @@
+// The store port: everything the server persists, behind one interface so SQLite (embedded) and
+// PostgreSQL (shared server) adapters are interchangeable. Rows are plain data; times are epoch
+// milliseconds. Invariants the adapters enforce: a state change and its event are written in one
+// transaction; a GPU is held by at most one job (primary key on the hold).
+
+import type { JobState, EndReason } from '../core/job-state.js';
+import type { TaskSpec } from '../core/spec/types.js';
+
+export interface JobRow {
+  id: number;
+  name: string | null;
+  owner: string;
+  project: string | null;
+  priority: number;
+  state: JobState;
+  reason: string | null;
+  /** The normalised spec with secret values removed (secrets live in `secrets`). */
+  spec: TaskSpec;
+  secrets: Record<string, string>;
+  backend: string | null;
+  /** Path of the uploaded workdir archive, if any. */
+  workdirArchive: string | null;
+  attempt: number;
+  exitCode: number | null;
+  signal: string | null;
+  submittedAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  cancelRequestedAt: number | null;
+}
+
+export interface AttemptRow {
+  jobId: number;
+  attempt: number;
+  backend: string;
+  node: string | null;
+  gpus: number[];
+  /** CPUs and memory set aside for the attempt (what the task asked for). */
+  cpus: number;
+  memoryGb: number;
+  /** Backend-specific handle (e.g. pid and process group), opaque to everyone else. */
+  handle: Record<string, unknown>;
+  logPath: string | null;
+  startedAt: number;
+  endedAt: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  endReason: EndReason | null;
+}
+
+export interface EventRow {
+  id: number;
+  jobId: number;
+  at: number;
+  fromState: JobState | null;
+  toState: JobState;
+  reason: string;
+}
+
+export interface GpuHold {
+  backend: string;
+  node: string;
+  gpuIndex: number;
+  jobId: number;
+}
+
+export interface NewJob {
+  name: string | null;
+  owner: string;
+  project: string | null;
+  priority: number;
+  spec: TaskSpec;
+  secrets: Record<string, string>;
+  backend: string | null;
+  workdirArchive: string | null;
+  submittedAt: number;
+}
+
+export interface JobFilter {
+  states?: readonly JobState[];
+  limit?: number;
+  /** Only jobs with id below this (paging backwards from the newest). */
+  beforeId?: number;
+}
+
+/** One state change, applied atomically: the job row, its event, attempt and GPU holds. */
+export interface Transition {
+  jobId: number;
+  from: JobState;
+  to: JobState;
+  reason: string;
+  at: number;
+  /** Fields of the job row to set with the change. */
+  set?: Partial<Pick<JobRow, 'backend' | 'attempt' | 'exitCode' | 'signal' | 'startedAt' | 'endedAt' | 'reason'>>;
+  /** A new attempt to record (entering STARTING). */
+  newAttempt?: Omit<AttemptRow, 'endedAt' | 'exitCode' | 'signal' | 'endReason'>;
+  /** GPUs to take for the job (entering STARTING); the change fails with CONFLICT if any is held. */
+  hold?: Array<{ backend: string; node: string; gpuIndex: number }>;
+  /** Ends the job's current attempt with this outcome and releases its GPUs. */
+  endAttempt?: { attempt: number; exitCode: number | null; signal: string | null; endReason: EndReason };
+}
+
+export interface Store {
+  submitJob(job: NewJob): Promise<JobRow>;
+  getJob(id: number): Promise<JobRow | null>;
+  listJobs(filter?: JobFilter): Promise<JobRow[]>;
+  countJobs(): Promise<number>;
+  /** Applies a transition if the job is still in `from`; returns false (and writes nothing) if not. */
+  transition(change: Transition): Promise<boolean>;
+  updateAttemptHandle(jobId: number, attempt: number, handle: Record<string, unknown>, logPath: string | null): Promise<void>;
+  requestCancel(jobId: number, at: number): Promise<void>;
+  listAttempts(jobId: number): Promise<AttemptRow[]>;
+  /** The current (latest) attempt of each of these jobs, where one exists. */
+  listCurrentAttempts(jobIds: readonly number[]): Promise<AttemptRow[]>;
+  /** Attempts not yet ended, across all jobs: what the scheduler must poll. */
+  listOpenAttempts(): Promise<AttemptRow[]>;
+  getAttempt(jobId: number, attempt: number): Promise<AttemptRow | null>;
+  listEvents(jobId: number): Promise<EventRow[]>;
+  listHolds(): Promise<GpuHold[]>;
+  getMeta(key: string): Promise<string | null>;
+  setMeta(key: string, value: string): Promise<void>;
+  close(): Promise<void>;
+}

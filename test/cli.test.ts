@@ -1,0 +1,141 @@
+// The CLI as a user runs it: bin/stint against a real server process, in a terminal-less shell.
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, STINT_BIN, serverProcess, tempHome, type ServerProcess } from './helpers/server.js';
+
+let home: string;
+let server: ServerProcess;
+
+beforeAll(async () => {
+  home = await tempHome();
+  server = await serverProcess(home, ['--gpus', 'A100:4', '--kill-grace', '1']);
+});
+afterAll(() => {
+  server.child.kill('SIGTERM');
+});
+
+function stint(args: string[], options: { cwd?: string } = {}) {
+  const result = spawnSync(process.execPath, [STINT_BIN, ...args], {
+    cwd: options.cwd ?? REPO,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, STINT_HOME: home },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+async function taskFile(text: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'stint-cli-'));
+  const path = join(dir, 'task.yaml');
+  await writeFile(path, text);
+  return path;
+}
+
+describe('stint launch', () => {
+  it('streams the output and exits with the job exit code', async () => {
+    const ok = stint(['launch', 'examples/hello.yaml']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/hello from job \d+/);
+    const failing = stint(['launch', await taskFile('run: echo about to fail; exit 42\n')]);
+    expect(failing.stdout).toBe('about to fail\n');
+    expect(failing.code).toBe(42);
+    expect(failing.stderr).toMatch(/FAILED/);
+  });
+
+  it('--detach prints the id, --json prints {"id"}', async () => {
+    const detached = stint(['launch', 'examples/hello.yaml', '--detach']);
+    expect(detached.stdout.trim()).toMatch(/^\d+$/);
+    const json = stint(['launch', 'examples/hello.yaml', '--json']);
+    expect(JSON.parse(json.stdout)).toEqual({ id: expect.any(Number) });
+  });
+
+  it('snapshots the workdir honouring .gitignore and passes --env', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stint-wd-'));
+    await writeFile(join(dir, '.gitignore'), 'data/\n*.ckpt\n');
+    await mkdir(join(dir, 'data'));
+    await writeFile(join(dir, 'data', 'big.bin'), 'x');
+    await writeFile(join(dir, 'model.ckpt'), 'x');
+    await writeFile(join(dir, 'train.py'), 'print(1)\n');
+    await writeFile(join(dir, 'task.yaml'), 'workdir: .\nenvs: {LR: null}\nrun: ls -A; echo "lr=$LR"\n');
+    const result = stint(['launch', 'task.yaml', '--env', 'LR=0.1'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('.gitignore\ntask.yaml\ntrain.py\nlr=0.1\n');
+  });
+
+  it('--dry-run prints the normalised spec and the verdict without submitting', async () => {
+    const before = JSON.parse(stint(['queue', '--all', '--json']).stdout).length;
+    const good = stint(['launch', 'examples/train.yaml', '--dry-run']);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toMatch(/A100/);
+    expect(good.stderr).toMatch(/would be accepted/);
+    const refused = stint(['launch', await taskFile('num_nodes: 4\nrun: hostname\n'), '--dry-run']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/num_nodes/);
+    expect(JSON.parse(stint(['queue', '--all', '--json']).stdout).length).toBe(before);
+  });
+});
+
+describe('bad task files', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['unknown-gpu.yaml', /accelerators/],
+    ['bad-yaml.yaml', /line \d+/],
+    ['wrong-type.yaml', /line \d+/],
+    ['negative-count.yaml', /line \d+/],
+    ['unknown-key.yaml', /line \d+/],
+  ];
+  for (const [file, pattern] of cases) {
+    it(`${file}: a clear error naming the field and line, exit code 2`, () => {
+      const result = stint(['launch', join('test/fixtures/specs', file)]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(pattern);
+      expect(result.stderr).not.toMatch(/    at /); // no stack trace
+    });
+  }
+
+  it('a missing file', () => {
+    const result = stint(['launch', 'no/such/task.yaml']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/no such file/);
+  });
+});
+
+describe('stint queue, job, logs, cancel, gpus', () => {
+  it('show a running job, its GPUs and its logs, and cancel it', async () => {
+    const id = Number(stint(['launch', await taskFile('name: sleeper\nresources: {accelerators: A100:1}\nrun: echo hi; sleep 60\n'), '--detach']).stdout);
+    let job = JSON.parse(stint(['job', String(id), '--json']).stdout);
+    for (let i = 0; i < 100 && job.state !== 'RUNNING'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      job = JSON.parse(stint(['job', String(id), '--json']).stdout);
+    }
+    expect(job).toMatchObject({ id, name: 'sleeper', state: 'RUNNING', exitCode: null, gpus: [expect.any(Number)], endedAt: null });
+    expect(Date.parse(job.submittedAt)).not.toBeNaN();
+    const queue = stint(['queue']);
+    expect(queue.stdout).toMatch(new RegExp(`^${id}\\s+sleeper\\s+\\S+\\s+RUNNING`, 'm'));
+    expect(stint(['status', '--json']).stdout).toContain('"sleeper"');
+    const gpus = JSON.parse(stint(['gpus', '--json']).stdout);
+    expect(gpus.filter((g: { jobId: number | null }) => g.jobId === id)).toHaveLength(1);
+    expect(stint(['gpus']).stdout).toMatch(/sleeper/);
+    expect(stint(['logs', String(id)]).stdout).toBe('hi\n');
+    expect(stint(['cancel', String(id)]).stdout).toMatch(/stopping/);
+    const follow = stint(['logs', String(id), '--follow']);
+    expect(follow.code).toBe(0);
+    expect(JSON.parse(stint(['job', String(id), '--json']).stdout).state).toBe('CANCELLED');
+    expect(stint(['job', String(id)]).stdout).toMatch(/cancelled/);
+  });
+
+  it('names a job that does not exist', () => {
+    const result = stint(['job', '99999']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/job 99999 does not exist/);
+    expect(stint(['cancel', 'abc']).stderr).toMatch(/not a job id/);
+  });
+
+  it('says how to start a server when none answers', () => {
+    const result = spawnSync(process.execPath, [STINT_BIN, 'queue'], { env: { PATH: process.env.PATH, STINT_URL: 'http://127.0.0.1:9' }, encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/stint server/);
+  });
+});
