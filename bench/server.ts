@@ -18,7 +18,9 @@ export interface BenchServer {
 
 export async function startBenchServer(args: string[], home?: string): Promise<BenchServer> {
   const dir = home ?? (await mkdtemp(join(tmpdir(), 'stint-bench-')));
-  const child = spawn(process.execPath, [join(REPO, 'bin', 'stint'), 'server', '--home', dir, '--port', '0', ...args], { stdio: 'ignore' });
+  // STINT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
+  const nodeArgs = (process.env.STINT_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(REPO, 'bin', 'stint'), 'server', '--home', dir, '--port', '0', ...args], { stdio: 'ignore' });
   const deadline = Date.now() + 20_000;
   for (;;) {
     const path = join(dir, 'server.json');

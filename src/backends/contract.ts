@@ -78,6 +78,20 @@ export function backendContract(name: string, factory: BackendFactory): void {
       expect(log).toContain(`cuda=${gpus.join(',')} e=hello world s=s3cret`);
     });
 
+    it('keeps its exit status when the task sets its own EXIT trap', async () => {
+      const backend = await factory.create();
+      const ref = await launchOn(backend, taskSpec("trap 'echo cleaning up' EXIT; echo working; exit 6"));
+      expect((await waitForEnd(backend, ref, factory.timeoutMs)).exitCode).toBe(6);
+      expect(await fullLog(backend, ref)).toBe('working\ncleaning up\n');
+    });
+
+    it('runs background work and waits like a normal bash script', async () => {
+      const backend = await factory.create();
+      const ref = await launchOn(backend, taskSpec('(sleep 0.2; echo child) & wait; echo parent; false'));
+      expect((await waitForEnd(backend, ref, factory.timeoutMs)).exitCode).toBe(1);
+      expect(await fullLog(backend, ref)).toBe('child\nparent\n');
+    });
+
     it('reports many attempts in one poll, each with its own outcome', async () => {
       const backend = await factory.create();
       const refs = await Promise.all([0, 1, 2].map((code) => launchOn(backend, taskSpec(`exit ${code}`))));
@@ -98,7 +112,9 @@ export function backendContract(name: string, factory: BackendFactory): void {
       await new Promise((r) => setTimeout(r, 300));
       expect((await backend.poll([stubborn])).get(attemptKey(stubborn))).toEqual({ state: 'running' });
       await backend.signal(stubborn, 'SIGKILL');
-      expect((await waitForEnd(backend, stubborn, factory.timeoutMs)).signal).toBe('SIGKILL');
+      // Nothing can record a SIGKILL from inside the job: a backend reports the signal or a lost status.
+      const killed = await waitForEnd(backend, stubborn, factory.timeoutMs);
+      expect(killed.signal === 'SIGKILL' || killed.reason === 'lost').toBe(true);
     });
 
     it('serves the log by byte ranges while the job runs', async () => {

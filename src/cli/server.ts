@@ -2,7 +2,6 @@
 
 import type { Command } from 'commander';
 import { serverConfig } from '../config.js';
-import { startServer } from '../server/start.js';
 
 export function registerServer(program: Command): void {
   program
@@ -15,6 +14,8 @@ export function registerServer(program: Command): void {
     .option('--kill-grace <seconds>', 'seconds between SIGTERM and SIGKILL on cancel and timeout (default 30)')
     .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string }) => {
       const config = serverConfig(flags);
+      // Loaded on demand: the other commands must not pay for the server's dependencies.
+      const { startServer } = await import('../server/start.js');
       const server = await startServer(config);
       process.stdout.write(`stint server listening on ${server.url} (home ${config.home}; ${server.gpuSummary})\n`);
       await new Promise<void>((resolve) => {

@@ -10,6 +10,14 @@ import type { Store } from '../store/types.js';
 import type { JobTransitions } from './transitions.js';
 import { reconcile, type SignalLedger } from './reconcile.js';
 import { placePending } from './place.js';
+import { PendingQueue } from './pending-queue.js';
+import type { JobRow } from '../store/types.js';
+
+/** How often waiting jobs get a fresh explanation (why they wait, expected start). */
+const EXPLAIN_EVERY_MS = 1000;
+
+/** How often the in-memory queue is reloaded from the store (the truth). */
+const QUEUE_RESYNC_MS = 5000;
 
 export interface SchedulerConfig {
   /** Time between SIGTERM and SIGKILL on cancel and on max_runtime. */
@@ -35,6 +43,7 @@ export interface SchedulerResources {
 
 export class Scheduler {
   private waiting = new Map<number, WaitInfo>();
+  private explainedAt = Number.NEGATIVE_INFINITY;
   private readonly signals: SignalLedger = new Map();
   private readonly launching = new Set<number>();
   private timer: NodeJS.Timeout | null = null;
@@ -42,8 +51,22 @@ export class Scheduler {
   private again = false;
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
+  private readonly queue: PendingQueue;
+  private readonly launches = new Set<Promise<void>>();
 
-  constructor(private readonly res: SchedulerResources) {}
+  constructor(private readonly res: SchedulerResources) {
+    this.queue = new PendingQueue(res.store, res.clock, QUEUE_RESYNC_MS);
+    res.transitions.onChange((change) => {
+      if (change.from === 'PENDING') this.queue.remove(change.jobId);
+      if (change.to === 'PENDING') this.queue.invalidate();
+    });
+  }
+
+  /** A job was accepted: queue it and schedule soon. */
+  enqueued(job: JobRow): void {
+    this.queue.add(job);
+    this.wake();
+  }
 
   start(): void {
     for (const backend of this.res.backends) backend.onActivity(() => this.wake());
@@ -56,6 +79,12 @@ export class Scheduler {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.idle;
+    await Promise.all(this.launches);
+  }
+
+  private track(launch: Promise<void>): void {
+    this.launches.add(launch);
+    void launch.finally(() => this.launches.delete(launch));
   }
 
   /** Asks for a pass soon; coalesces with a pass in progress. */
@@ -78,7 +107,13 @@ export class Scheduler {
   async pass(): Promise<void> {
     const { store, backends, clock, transitions, logger, config } = this.res;
     await reconcile({ store, backends, clock, transitions, logger, killGraceMs: config.killGraceMs, signals: this.signals, launching: this.launching });
-    this.waiting = await placePending({ store, backends, clock, transitions, logger, launching: this.launching });
+    const now = clock.now();
+    const explain = now - this.explainedAt >= EXPLAIN_EVERY_MS;
+    const waiting = await placePending({ store, backends, clock, transitions, logger, launching: this.launching, queue: this.queue, wake: () => this.wake(), track: (launch) => this.track(launch) }, explain);
+    if (waiting) {
+      this.waiting = waiting;
+      this.explainedAt = now;
+    }
   }
 
   private async runPasses(): Promise<void> {

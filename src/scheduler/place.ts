@@ -8,8 +8,8 @@ import { plan } from '../core/policy/plan.js';
 import type { ClusterState, Placement, RunningJob, WaitInfo } from '../core/policy/types.js';
 import type { Backend } from '../backends/backend.js';
 import type { AttemptRow, JobRow, Store } from '../store/types.js';
-import { toPendingJob } from './demands.js';
 import type { Logger } from './loop.js';
+import type { PendingQueue } from './pending-queue.js';
 import type { JobTransitions } from './transitions.js';
 
 export interface PlaceDeps {
@@ -19,25 +19,40 @@ export interface PlaceDeps {
   transitions: JobTransitions;
   logger: Logger;
   launching: Set<number>;
+  queue: PendingQueue;
+  /** Asks for another pass (after a background launch finished). */
+  wake: () => void;
+  /** Keeps a background launch, so stopping waits for it. */
+  track: (launch: Promise<void>) => void;
 }
 
-export async function placePending(deps: PlaceDeps): Promise<Map<number, WaitInfo>> {
+/**
+ * Runs the policy and launches what it placed. Explaining every waiting job costs as much as the
+ * placement itself, so explanations are made when `explain` is set (the loop asks about once a
+ * second) and otherwise null is returned: keep the last ones.
+ */
+export async function placePending(deps: PlaceDeps, explain: boolean): Promise<Map<number, WaitInfo> | null> {
   const waiting = new Map<number, WaitInfo>();
-  const pending = await deps.store.listJobs({ states: ['PENDING'] });
+  const pending = await deps.queue.current();
   if (pending.length === 0) return waiting;
   const open = await deps.store.listOpenAttempts();
   const active = new Map((await deps.store.listJobs({ states: ['STARTING', 'RUNNING'] })).map((j) => [j.id, j]));
   for (const backend of deps.backends) {
     if (!backend.stintPlaces) continue;
-    const mine = pending.filter((j) => j.backend === backend.name);
+    const mine = pending.filter((j) => j.row.backend === backend.name);
     if (mine.length === 0) continue;
     const cluster = await clusterState(backend, open, active);
-    const result = plan(mine.map(toPendingJob), cluster, deps.clock.now());
+    const result = plan(mine.map((j) => j.pending), cluster, deps.clock.now(), { explain });
     for (const [id, info] of result.waiting) waiting.set(id, info);
-    const byId = new Map(mine.map((j) => [j.id, j]));
-    await Promise.all(result.placements.map((p) => launch(deps, backend, byId.get(p.jobId)!, p)));
+    const byId = new Map(mine.map((j) => [j.row.id, j.row]));
+    // GPUs are held once `start` returns; the processes are started in the background so the next
+    // pass need not wait for them (attempts being launched are skipped by reconciliation).
+    for (const placement of result.placements) {
+      const job = byId.get(placement.jobId)!;
+      if (await start(deps, backend, job, placement)) deps.track(launch(deps, backend, job, placement));
+    }
   }
-  return waiting;
+  return explain ? waiting : null;
 }
 
 async function clusterState(backend: Backend, open: readonly AttemptRow[], active: Map<number, JobRow>): Promise<ClusterState> {
@@ -60,7 +75,8 @@ async function clusterState(backend: Backend, open: readonly AttemptRow[], activ
   return { nodes: inventory.nodes, running };
 }
 
-async function launch(deps: PlaceDeps, backend: Backend, job: JobRow, placement: Placement): Promise<void> {
+/** PENDING -> STARTING with the attempt and its GPU holds; false if the job moved meanwhile. */
+async function start(deps: PlaceDeps, backend: Backend, job: JobRow, placement: Placement): Promise<boolean> {
   const attempt = job.attempt + 1;
   const now = deps.clock.now();
   const where = placement.gpuIndices.length > 0 ? `GPUs ${placement.gpuIndices.join(',')} on ${placement.node}` : placement.node;
@@ -84,8 +100,12 @@ async function launch(deps: PlaceDeps, backend: Backend, job: JobRow, placement:
     },
     hold: placement.gpuIndices.map((gpuIndex) => ({ backend: backend.name, node: placement.node, gpuIndex })),
   });
-  if (!started) return;
-  deps.launching.add(job.id);
+  if (started) deps.launching.add(job.id);
+  return started;
+}
+
+async function launch(deps: PlaceDeps, backend: Backend, job: JobRow, placement: Placement): Promise<void> {
+  const attempt = job.attempt + 1;
   try {
     const launched = await backend.launch({
       jobId: job.id,
@@ -114,5 +134,6 @@ async function launch(deps: PlaceDeps, backend: Backend, job: JobRow, placement:
     });
   } finally {
     deps.launching.delete(job.id);
+    deps.wake();
   }
 }

@@ -52,7 +52,10 @@ export async function reconcile(deps: ReconcileDeps): Promise<void> {
 async function settle(deps: ReconcileDeps, backend: Backend, job: JobRow, attempt: AttemptRow, status: AttemptStatus): Promise<void> {
   const now = deps.clock.now();
   if (status.state === 'ended') {
+    const sent = deps.signals.get(attemptKey(attempt));
     deps.signals.delete(attemptKey(attempt));
+    // A process group we SIGKILLed cannot record its status: its end is our kill.
+    if (status.reason === 'lost' && sent === 'SIGKILL') status = { state: 'ended', exitCode: 128 + 9, signal: 'SIGKILL', reason: 'exit', detail: 'killed by SIGKILL' };
     const endReason = whyEnded(job, status.reason, now);
     const to = stateAfterAttempt({ reason: endReason, exitCode: status.exitCode });
     await deps.transitions.endAttempt({
@@ -108,9 +111,13 @@ async function enforceLimits(deps: ReconcileDeps, backend: Backend, job: JobRow,
   const key = attemptKey(attempt);
   const wanted = now >= stopSince + deps.killGraceMs ? 'SIGKILL' : 'SIGTERM';
   if (deps.signals.get(key) === wanted) return;
-  deps.signals.set(key, wanted);
-  deps.logger.info({ job: job.id, attempt: attempt.attempt, signal: wanted }, 'stopping attempt');
-  await backend.signal(toRef(attempt), wanted);
+  try {
+    await backend.signal(toRef(attempt), wanted);
+    deps.signals.set(key, wanted);
+    deps.logger.info({ job: job.id, attempt: attempt.attempt, signal: wanted }, 'stopping attempt');
+  } catch (error) {
+    deps.logger.warn({ err: error, job: job.id, signal: wanted }, 'could not signal the attempt yet; will retry');
+  }
 }
 
 function toRef(attempt: AttemptRow): AttemptRef {

@@ -25,6 +25,8 @@ export interface SubmissionDeps {
   uploadsDir: string;
   /** Wakes the scheduler after a change. */
   wake: () => void;
+  /** Hands an accepted job to the scheduler. */
+  enqueued: (job: JobRow) => void;
 }
 
 export interface SubmitResult {
@@ -59,7 +61,7 @@ export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, o
     workdirArchive,
     submittedAt: deps.clock.now(),
   });
-  deps.wake();
+  deps.enqueued(job);
   return { job, verdict, specs };
 }
 

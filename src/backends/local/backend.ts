@@ -12,7 +12,7 @@ import { unpackWorkdir } from '../../workdir/unpack.js';
 import { type AttemptRef, type AttemptStatus, type Backend, type Launched, type LaunchRequest, type LogChunk, attemptKey } from '../backend.js';
 import { gpuVisibility, jobEnvironment } from '../job-env.js';
 import { detectHostResources, discoverGpus } from './gpus/discover.js';
-import { type ProcessHandle, processStatus, signalGroup, startProcess } from './process.js';
+import { type ProcessHandle, ProcessLauncher, processStatus, signalGroup } from './process.js';
 
 export interface LocalBackendOptions {
   name: string;
@@ -52,6 +52,7 @@ class LocalBackend implements Backend {
   readonly stintPlaces = true;
   readonly name: string;
   private readonly listeners: Array<() => void> = [];
+  private readonly launcher = new ProcessLauncher(() => this.notify());
 
   constructor(
     private readonly options: LocalBackendOptions,
@@ -67,7 +68,7 @@ class LocalBackend implements Backend {
   async launch(request: LaunchRequest): Promise<Launched> {
     const jobDir = join(this.options.home, 'jobs', String(request.jobId));
     const workdir = join(jobDir, 'work');
-    const dir = join(jobDir, `attempt-${request.attempt}`);
+    const dir = this.attemptDir(request);
     if (!existsSync(workdir)) {
       await mkdir(workdir, { recursive: true });
       if (request.workdirArchive) await unpackWorkdir(request.workdirArchive, workdir);
@@ -79,29 +80,36 @@ class LocalBackend implements Backend {
       STINT_CHECKPOINT_DIR: join(jobDir, 'checkpoints'),
     };
     await mkdir(env.STINT_CHECKPOINT_DIR, { recursive: true });
-    const handle = await startProcess({
-      dir,
-      workdir,
-      setup: request.spec.setup,
-      run: request.spec.run,
-      env,
-      onExit: () => this.notify(),
-    });
+    const handle = await this.launcher.start({ dir, workdir, setup: request.spec.setup, run: request.spec.run, env });
     return { handle: { ...handle }, logPath: join(dir, 'output.log') };
   }
 
   async poll(attempts: readonly AttemptRef[]): Promise<Map<string, AttemptStatus>> {
     const result = new Map<string, AttemptStatus>();
-    for (const ref of attempts) result.set(attemptKey(ref), toAttemptStatus(processStatus(asHandle(ref))));
+    for (const ref of attempts) result.set(attemptKey(ref), toAttemptStatus(processStatus(this.handleOf(ref))));
     return result;
   }
 
   async signal(attempt: AttemptRef, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
-    await signalGroup(asHandle(attempt), signal);
+    await signalGroup(this.handleOf(attempt), signal);
   }
 
   async readLog(attempt: AttemptRef, offset: number, limit: number): Promise<LogChunk> {
-    return readLogFile(join(asHandle(attempt).dir, 'output.log'), offset, limit);
+    return readLogFile(join(this.handleOf(attempt).dir, 'output.log'), offset, limit);
+  }
+
+  /** Every attempt's directory follows from its job and number, so even a handle never recorded (a crash mid-launch) can be found. */
+  private attemptDir(ref: { jobId: number; attempt: number }): string {
+    return join(this.options.home, 'jobs', String(ref.jobId), `attempt-${ref.attempt}`);
+  }
+
+  private handleOf(ref: AttemptRef): ProcessHandle {
+    const h = ref.handle as Partial<ProcessHandle>;
+    return {
+      dir: typeof h.dir === 'string' ? h.dir : this.attemptDir(ref),
+      wrapperPid: typeof h.wrapperPid === 'number' ? h.wrapperPid : null,
+      wrapperStart: h.wrapperStart ?? null,
+    };
   }
 
   onActivity(listener: () => void): void {
@@ -110,19 +118,12 @@ class LocalBackend implements Backend {
 
   async close(): Promise<void> {
     this.listeners.length = 0;
+    this.launcher.close();
   }
 
   private notify(): void {
     for (const listener of this.listeners) listener();
   }
-}
-
-function asHandle(ref: AttemptRef): ProcessHandle {
-  const h = ref.handle as Partial<ProcessHandle>;
-  if (typeof h.dir !== 'string' || typeof h.wrapperPid !== 'number') {
-    throw new Error(`attempt ${attemptKey(ref)} has no local process handle`);
-  }
-  return { dir: h.dir, wrapperPid: h.wrapperPid, wrapperStart: h.wrapperStart ?? null };
 }
 
 function toAttemptStatus(status: ReturnType<typeof processStatus>): AttemptStatus {
@@ -138,7 +139,7 @@ function toAttemptStatus(status: ReturnType<typeof processStatus>): AttemptStatu
         detail: status.signal ? `killed by ${status.signal}` : `exit code ${status.exitCode}`,
       };
     case 'lost':
-      return { state: 'ended', exitCode: null, signal: null, reason: 'lost', detail: 'the job wrapper disappeared without recording an exit status (machine reboot?)' };
+      return { state: 'ended', exitCode: null, signal: null, reason: 'lost', detail: 'the job ended without recording an exit status (killed by SIGKILL, e.g. out of memory, or the machine rebooted)' };
   }
 }
 

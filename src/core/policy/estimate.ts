@@ -1,142 +1,119 @@
-// Best-effort start estimates for waiting jobs. Each GPU type is treated as one pool of GPUs
-// (node boundaries ignored), each GPU known by the time it becomes free; waiting jobs, taken in
-// queue order, take the earliest-free GPUs and hand them back at start + runtime limit. Cheap
-// (O(jobs × GPUs per job × log GPUs)) and optimistic; the head's own estimate is its shadow time.
-// Always: an estimate is never earlier than `now`, and null means unknown (a needed GPU is held
-// by a job without a runtime limit, or the job needs no GPU).
+// Best-effort start estimates for waiting jobs: a quick replay of the queue, in order, against the
+// times at which each GPU becomes free (now, when a running job or a placement of this pass ends, or
+// never), node by node. A job needing g GPUs of a type starts when some node first has g of them
+// free; it takes that node's g earliest-free GPUs until its start + runtime limit (forever without
+// one). CPUs, memory and backfill are not replayed, so estimates lean early; the head's estimate is
+// its shadow time, booked here first. Cost per job: O(GPUs per node × log nodes).
+// Always: an estimate is ≥ now; null means unknown (every way to run it waits on a job without a
+// runtime limit, or it needs no GPU).
 
 import { typeOfGpu, type FreeCapacity, type Hold } from './free-capacity.js';
-import type { Demand, PendingJob } from './types.js';
+import { MinTree } from './min-tree.js';
+import type { Reservation } from './reservation.js';
+import type { PendingJob } from './types.js';
 
-/** Binary min-heap of times (Infinity = never), counting its finite entries. */
-class TimeHeap {
-  private readonly items: number[] = [];
-  finite = 0;
-
-  push(value: number): void {
-    if (value !== Infinity) this.finite++;
-    const items = this.items;
-    let i = items.push(value) - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (items[parent]! <= value) break;
-      items[i] = items[parent]!;
-      i = parent;
-    }
-    items[i] = value;
-  }
-
-  pop(): number {
-    const items = this.items;
-    const top = items[0]!;
-    if (top !== Infinity) this.finite--;
-    const last = items.pop()!;
-    if (items.length > 0) this.siftDown(last);
-    return top;
-  }
-
-  private siftDown(value: number): void {
-    const items = this.items;
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= items.length) break;
-      if (child + 1 < items.length && items[child + 1]! < items[child]!) child++;
-      if (items[child]! >= value) break;
-      items[i] = items[child]!;
-      i = child;
-    }
-    items[i] = value;
-  }
+/** The replay state of one GPU type over the nodes that have it. */
+interface TypeReplay {
+  /** Capacity node index → position here, or -1. */
+  positionOf: Int32Array;
+  /** Per position: when each of that node's GPUs of this type becomes free, ascending. */
+  times: Float64Array[];
+  /** trees[g - 1] holds, per position, when g GPUs are free there (times[g - 1]). */
+  trees: MinTree[];
 }
 
-interface Candidate {
-  pool: TimeHeap;
+interface Choice {
+  replay: TypeReplay;
   gpus: number;
+  at: number;
+}
+
+function freeTimesByNode(capacity: FreeCapacity, holds: readonly Hold[], now: number): Map<number, number[]>[] {
+  const byType = capacity.typeNames.map(() => new Map<number, number[]>());
+  const add = (type: number, node: number, at: number) => {
+    const list = byType[type]!.get(node);
+    if (list) list.push(at);
+    else byType[type]!.set(node, [at]);
+  };
+  capacity.nodes.forEach((node, i) => node.free.forEach((list, type) => list.forEach(() => add(type, i, now))));
+  for (const hold of holds) {
+    const node = capacity.nodes[hold.node]!;
+    for (const index of hold.gpuIndices) {
+      const type = typeOfGpu(node, index);
+      if (type >= 0) add(type, hold.node, Math.max(hold.endsAt, now));
+    }
+  }
+  return byType;
+}
+
+function replayOf(byNode: Map<number, number[]>, nodeCount: number, maxGpus: number): TypeReplay {
+  const positionOf = new Int32Array(nodeCount).fill(-1);
+  const times: Float64Array[] = [];
+  const trees = Array.from({ length: maxGpus }, () => new MinTree(byNode.size));
+  for (const [node, list] of byNode) {
+    const sorted = Float64Array.from(list).sort().subarray(0, maxGpus);
+    positionOf[node] = times.push(sorted) - 1;
+    sorted.forEach((at, g) => trees[g]!.set(times.length - 1, at));
+  }
+  return { positionOf, times, trees };
 }
 
 export class StartEstimator {
   /** Per GPU type id. */
-  private readonly pools: TimeHeap[];
-  private readonly scratch: number[] = [];
+  private readonly replays: TypeReplay[];
 
   constructor(
     private readonly capacity: FreeCapacity,
     holds: readonly Hold[],
     private readonly now: number,
   ) {
-    this.pools = capacity.typeNames.map(() => new TimeHeap());
-    for (const node of capacity.nodes) {
-      node.free.forEach((list, type) => list.forEach(() => this.pools[type]!.push(now)));
-    }
-    for (const hold of holds) {
-      const node = capacity.nodes[hold.node]!;
-      for (const index of hold.gpuIndices) {
-        const type = typeOfGpu(node, index);
-        if (type >= 0) this.pools[type]!.push(Math.max(hold.endsAt, now));
-      }
-    }
+    const byType = freeTimesByNode(capacity, holds, now);
+    this.replays = byType.map((byNode, type) => replayOf(byNode, capacity.nodes.length, capacity.maxHealthy[type]!));
   }
 
-  /** Books the GPUs of a job known to start at `startAt` (the head at its shadow time). */
-  book(demand: Demand, gpuType: number | null, startAt: number, runtimeLimitMs: number | null): void {
-    const pool = gpuType === null ? undefined : this.pools[gpuType];
-    if (pool === undefined || !Number.isFinite(startAt) || pool.finite < demand.gpus) return;
-    this.start({ pool, gpus: demand.gpus }, runtimeLimitMs, startAt);
+  /** Books the head's GPUs on its reserved node from its shadow time. */
+  book(reservation: Reservation, runtimeLimitMs: number | null): void {
+    const { gpuType, node, startAt, demand } = reservation;
+    if (gpuType === null || !Number.isFinite(startAt)) return;
+    const replay = this.replays[gpuType]!;
+    const position = replay.positionOf[node]!;
+    if (position >= 0) this.take(replay, position, Math.ceil(demand.gpus), startAt, runtimeLimitMs);
   }
 
-  /** The job's estimated start, booking its GPUs in the pool; null when unknown. */
+  /** The job's estimated start, booking its GPUs in the replay; null when unknown. */
   estimate(job: PendingJob): number | null {
-    const only = this.onlyCandidate(job);
-    if (only !== undefined) return only === null ? null : this.start(only, job.runtimeLimitMs);
-    const candidates = this.candidates(job);
-    if (candidates.length <= 1) return candidates[0] ? this.start(candidates[0], job.runtimeLimitMs) : null;
-    let best: Candidate | null = null;
-    let bestAt = Infinity;
-    for (const candidate of candidates) {
-      const at = this.nthFree(candidate);
-      if (at < bestAt) [best, bestAt] = [candidate, at];
-    }
-    return this.start(best!, job.runtimeLimitMs);
+    const best = this.earliest(job);
+    if (best === null) return null;
+    const position = best.replay.trees[best.gpus - 1]!.argmin();
+    this.take(best.replay, position, best.gpus, best.at, job.runtimeLimitMs);
+    return best.at;
   }
 
-  /** The common case, one demand of one named type: its candidate (null: none); undefined otherwise. */
-  private onlyCandidate(job: PendingJob): Candidate | null | undefined {
-    const demand = job.demands[0];
-    if (job.demands.length !== 1 || demand === undefined || demand.gpuName === null) return undefined;
-    const types = this.capacity.typeIdsFor(demand);
-    const pool = types.length === 1 ? this.pools[types[0]!]! : undefined;
-    return demand.gpus > 0 && pool !== undefined && pool.finite >= demand.gpus ? { pool, gpus: demand.gpus } : null;
-  }
-
-  /** The pools the job could start from in finite time. */
-  private candidates(job: PendingJob): Candidate[] {
-    const candidates: Candidate[] = [];
+  /** The demand and GPU type that could start first, or null when none can in finite time. */
+  private earliest(job: PendingJob): Choice | null {
+    let best: Choice | null = null;
     for (const demand of job.demands) {
-      if (demand.gpus <= 0) continue;
+      const gpus = Math.ceil(demand.gpus);
+      if (gpus <= 0) continue;
       for (const type of this.capacity.typeIdsFor(demand)) {
-        const pool = this.pools[type]!;
-        if (pool.finite >= demand.gpus) candidates.push({ pool, gpus: demand.gpus });
+        const replay = this.replays[type]!;
+        const at = gpus <= replay.trees.length ? replay.trees[gpus - 1]!.min() : Infinity;
+        if (at < (best?.at ?? Infinity)) best = { replay, gpus, at };
       }
     }
-    return candidates;
+    return best;
   }
 
-  /** When the candidate's GPUs would all be free (the pool is left as it was). */
-  private nthFree({ pool, gpus }: Candidate): number {
-    const popped = this.scratch;
-    for (let i = 0; i < gpus; i++) popped[i] = pool.pop();
-    for (let i = 0; i < gpus; i++) pool.push(popped[i]!);
-    return Math.max(popped[gpus - 1]!, this.now);
-  }
-
-  /** Takes the earliest-free GPUs from `startAt` (default: when they are free) until the limit. */
-  private start({ pool, gpus }: Candidate, runtimeLimitMs: number | null, startAt?: number): number {
-    let last = this.now;
-    for (let i = 0; i < gpus; i++) last = pool.pop();
-    const at = Math.max(startAt ?? last, last, this.now);
-    const endsAt = runtimeLimitMs === null ? Infinity : at + runtimeLimitMs;
-    for (let i = 0; i < gpus; i++) pool.push(endsAt);
-    return at;
+  /** Gives the node's `gpus` earliest-free GPUs to a job running from `startAt`. */
+  private take(replay: TypeReplay, position: number, gpus: number, startAt: number, limit: number | null): void {
+    const times = replay.times[position]!;
+    const endsAt = limit === null ? Infinity : Math.max(startAt, this.now) + limit;
+    // Drop the first `gpus` times and insert as many `endsAt`, keeping the order; times after the
+    // insertion point keep their places, so only the slots before it change.
+    let read = Math.min(gpus, times.length);
+    let write = 0;
+    while (read < times.length && times[read]! <= endsAt) times[write++] = times[read++]!;
+    while (write < read) times[write++] = endsAt;
+    for (let g = 0; g < write; g++) replay.trees[g]!.set(position, times[g]!);
   }
 }

@@ -49,15 +49,15 @@ function demandText(demand: Demand): string {
 }
 
 export function describeDemands(job: PendingJob): string {
-  return job.demands.map(demandText).join(' or ');
+  const only = job.demands.length === 1 ? job.demands[0] : undefined;
+  return only === undefined ? job.demands.map(demandText).join(' or ') : demandText(only);
 }
 
 /** What is short now for the head's demand, e.g. "1 free of 4". */
 function shortfall(demand: Demand, capacity: FreeCapacity): string {
   if (demand.gpus <= 0) return 'not enough free CPUs or memory on any one node';
-  const types = capacity.typeIdsFor(demand);
-  const free = Math.max(0, ...types.map((type) => capacity.maxFree(type)));
-  const total = Math.max(0, ...types.map((type) => capacity.maxHealthy[type]!));
+  const free = capacity.mostFree(demand);
+  const total = Math.max(0, ...capacity.typeIdsFor(demand).map((type) => capacity.maxHealthy[type]!));
   if (free >= demand.gpus) return 'GPUs are free but not enough CPUs or memory beside them';
   return capacity.nodes.length === 1 ? `${free} free of ${total}` : `at most ${free} free of ${total} on one node`;
 }
@@ -72,13 +72,14 @@ function headReason(reservation: Reservation, capacity: FreeCapacity, now: numbe
 
 /** Why a demand can never fit, e.g. "16 × A100 (at most 8 on one node)". */
 function neverText(demand: Demand, capacity: FreeCapacity): string {
-  const extras = `${demand.cpus > 0 ? `, ${plural(demand.cpus, 'CPU')}` : ''}${demand.memoryGb > 0 ? `, ${demand.memoryGb} GB memory` : ''}`;
   if (demand.gpus <= 0) return demandText(demand);
   const types = capacity.typeIdsFor(demand);
-  if (types.length === 0) return demand.gpuName === null ? 'any GPUs (none here)' : `${demand.gpuName} GPUs (none here)`;
+  if (types.length === 0) return `${demand.gpuName ?? 'any'} GPUs (none here)`;
   const most = Math.max(0, ...types.map((type) => capacity.maxHealthy[type]!));
   if (demand.gpus > most) return `${gpuText(demand)} (at most ${most} healthy on one node)`;
-  return `${gpuText(demand)}${extras}`;
+  const cpus = demand.cpus > 0 ? `, ${plural(demand.cpus, 'CPU')}` : '';
+  const memory = demand.memoryGb > 0 ? `, ${demand.memoryGb} GB memory` : '';
+  return `${gpuText(demand)}${cpus}${memory}`;
 }
 
 function neverReason(job: PendingJob, capacity: FreeCapacity): string {

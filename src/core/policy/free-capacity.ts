@@ -7,6 +7,7 @@
 // is what keeps the remembered misses of `findBest` true.
 
 import type { Node } from '../inventory.js';
+import { KnownMisses } from './known-misses.js';
 import { NodeSet } from './node-set.js';
 import type { Demand, RunningJob } from './types.js';
 
@@ -106,7 +107,7 @@ class BucketIndex {
 function takeLowest(free: number[], count: number, exclude?: ReadonlySet<number>): number[] {
   const taken: number[] = [];
   for (const index of free) {
-    if (taken.length === count) break;
+    if (taken.length >= count) break;
     if (!exclude?.has(index)) taken.push(index);
   }
   if (taken.length < count) throw new Error(`policy invariant broken: ${count} GPUs asked, ${taken.length} free`);
@@ -131,7 +132,7 @@ export class FreeCapacity {
   private allTypes: readonly number[] = [];
   private readonly byType: BucketIndex[] = [];
   private readonly all: BucketIndex;
-  private readonly misses = new Set<string>();
+  private readonly misses = new KnownMisses();
 
   constructor(nodes: readonly Node[], holds: readonly Hold[]) {
     this.learnTypes(nodes);
@@ -161,11 +162,10 @@ export class FreeCapacity {
 
   /** Best-fit node for the demand now (skipping node `skip`), or null. */
   findBest(demand: Demand, skip = -1): Fit | null {
-    if (demand.gpus > 0 && !this.typeIdsFor(demand).some((type) => this.maxFree(type) >= demand.gpus)) return null;
-    const key = `${skip}|${demand.gpuName ?? ''}|${demand.gpus}|${demand.cpus}|${demand.memoryGb}`;
-    if (this.misses.has(key)) return null;
+    if (demand.gpus > 0 && this.mostFree(demand) < demand.gpus) return null;
+    if (this.misses.covers(skip, demand)) return null;
     const fit = this.search(demand, skip);
-    if (fit === null) this.misses.add(key);
+    if (fit === null) this.misses.add(skip, demand);
     return fit;
   }
 
@@ -189,6 +189,13 @@ export class FreeCapacity {
   /** The most free GPUs of a type on one node right now. */
   maxFree(type: number): number {
     return this.byType[type]?.maxFree() ?? 0;
+  }
+
+  /** The most free GPUs of one type the demand may use on one node right now. */
+  mostFree(demand: Demand): number {
+    let most = 0;
+    for (const type of this.typeIdsFor(demand)) most = Math.max(most, this.maxFree(type));
+    return most;
   }
 
   private search(demand: Demand, skip: number): Fit | null {

@@ -60,26 +60,28 @@ export class NodeLimits {
   }
 
   neverFits(job: PendingJob): boolean {
-    return job.demands.every((demand) => !this.canEverFit(demand));
+    for (const demand of job.demands) if (this.canEverFit(demand)) return false;
+    return true;
   }
 
   canEverFit(demand: Demand): boolean {
-    if (!this.useCache) return this.keysFor(demand).some((key) => this.fitsShapes(key, demand));
+    if (!this.useCache) return this.fitsAnyShape(demand);
     const cacheKey = `${demand.gpuName ?? ''}|${demand.gpus}|${demand.cpus}|${demand.memoryGb}`;
     let answer = this.cache.get(cacheKey);
     if (answer === undefined) {
-      answer = this.keysFor(demand).some((key) => this.fitsShapes(key, demand));
+      answer = this.fitsAnyShape(demand);
       this.cache.set(cacheKey, answer);
     }
     return answer;
   }
 
-  private keysFor(demand: Demand): readonly number[] {
-    return demand.gpus <= 0 ? CPU_ONLY_KEYS : this.capacity.typeIdsFor(demand);
-  }
-
-  private fitsShapes(type: number, demand: Demand): boolean {
-    const frontier = this.frontiers.get(type) ?? [];
-    return frontier.some((s) => s.gpus >= demand.gpus && s.cpus >= demand.cpus && s.memoryGb >= demand.memoryGb);
+  private fitsAnyShape(demand: Demand): boolean {
+    const keys = demand.gpus <= 0 ? CPU_ONLY_KEYS : this.capacity.typeIdsFor(demand);
+    for (const key of keys) {
+      for (const s of this.frontiers.get(key) ?? []) {
+        if (s.gpus >= demand.gpus && s.cpus >= demand.cpus && s.memoryGb >= demand.memoryGb) return true;
+      }
+    }
+    return false;
   }
 }

@@ -1,6 +1,7 @@
 // Random clusters and queues (seeded, so any failure replays): whatever the input, no GPU is given
-// twice, no node is over-committed, every job is placed or explained, and backfill never pushes the
-// head's start later than its reservation said.
+// twice, no node is over-committed, every job is placed or explained, no job waits while it fits
+// (unless held for the head), and backfill never pushes the head's start later than its
+// reservation said.
 
 import { describe, expect, it } from 'vitest';
 import type { Node } from '../inventory.js';
@@ -59,8 +60,8 @@ function randomDemand(random: Random): Demand {
   return demand({ gpuName, gpus: gpuCount, cpus: int(random, 0, 32), memoryGb: int(random, 0, 256) });
 }
 
-function randomQueue(random: Random): PendingJob[] {
-  return Array.from({ length: int(random, 0, 40) }, (_, i) =>
+function randomQueue(random: Random, maxJobs: number): PendingJob[] {
+  return Array.from({ length: int(random, 0, maxJobs) }, (_, i) =>
     pendingJob(i + 1, Array.from({ length: int(random, 1, 2) }, () => randomDemand(random)), {
       priority: int(random, 0, 3),
       submittedAt: int(random, 0, 100),
@@ -70,10 +71,19 @@ function randomQueue(random: Random): PendingJob[] {
   );
 }
 
-function randomCase(seed: number): { queue: PendingJob[]; cluster: ClusterState } {
+function randomCase(seed: number, maxNodes: number, maxJobs: number): { queue: PendingJob[]; cluster: ClusterState } {
   const random = seededRandom(seed);
-  const nodes = Array.from({ length: int(random, 1, 6) }, (_, i) => randomNode(random, i));
-  return { queue: randomQueue(random), cluster: { nodes, running: randomRunning(random, nodes) } };
+  const nodes = Array.from({ length: int(random, 1, maxNodes) }, (_, i) => randomNode(random, i));
+  return { queue: randomQueue(random, maxJobs), cluster: { nodes, running: randomRunning(random, nodes) } };
+}
+
+function checkAll(queue: readonly PendingJob[], cluster: ClusterState): void {
+  const result = plan(queue, cluster, NOW);
+  checkNoOvercommit(cluster, queue, result);
+  checkEveryJobAccounted(queue, result);
+  checkHeadNotDelayed(queue, cluster, result);
+  checkNothingLeftBehind(queue, cluster, result);
+  expect(plan(queue, cluster, NOW)).toEqual(result);
 }
 
 function checkNoOvercommit(cluster: ClusterState, queue: readonly PendingJob[], result: Plan): void {
@@ -107,6 +117,30 @@ function checkEveryJobAccounted(queue: readonly PendingJob[], result: Plan): voi
   }
 }
 
+/** Whether the demand fits on the node given everything running and placed (brute force). */
+function fitsAfterPass(n: Node, wanted: Demand, cluster: ClusterState, result: Plan): boolean {
+  const holds = [...cluster.running, ...result.placements].filter((h) => h.node === n.name);
+  const busy = new Set(holds.flatMap((h) => h.gpuIndices));
+  const cpus = n.cpus - holds.reduce((sum, h) => sum + h.cpus, 0);
+  const memoryGb = n.memoryGb - holds.reduce((sum, h) => sum + h.memoryGb, 0);
+  if (cpus < wanted.cpus || memoryGb < wanted.memoryGb) return false;
+  if (wanted.gpus <= 0) return true;
+  const free = n.gpus.filter((g) => g.healthy && !busy.has(g.index));
+  const names = new Set(free.map((g) => g.name.toLowerCase()));
+  const usable = wanted.gpuName === null ? [...names] : [wanted.gpuName.toLowerCase()];
+  return usable.some((name) => free.filter((g) => g.name.toLowerCase() === name).length >= wanted.gpus);
+}
+
+/** A job left waiting for any reason but the head's reservation fits nowhere after the pass. */
+function checkNothingLeftBehind(queue: readonly PendingJob[], cluster: ClusterState, result: Plan): void {
+  for (const job of queue) {
+    const wait = result.waiting.get(job.id);
+    if (wait === undefined || wait.reason.startsWith('held for')) continue;
+    const fitting = job.demands.some((d) => cluster.nodes.some((n) => fitsAfterPass(n, d, cluster, result)));
+    expect(fitting, `job ${job.id} waits but fits: ${wait.reason}`).toBe(false);
+  }
+}
+
 /** Re-plans the head alone with this pass's placements running: it must not start later. */
 function checkHeadNotDelayed(queue: readonly PendingJob[], cluster: ClusterState, result: Plan): void {
   const reservation = result.reservation;
@@ -122,12 +156,13 @@ function checkHeadNotDelayed(queue: readonly PendingJob[], cluster: ClusterState
 }
 
 describe('plan on random clusters and queues', () => {
-  it.each(Array.from({ length: 400 }, (_, seed) => seed))('keeps the invariants (seed %i)', (seed) => {
-    const { queue, cluster } = randomCase(seed);
-    const result = plan(queue, cluster, NOW);
-    checkNoOvercommit(cluster, queue, result);
-    checkEveryJobAccounted(queue, result);
-    checkHeadNotDelayed(queue, cluster, result);
-    expect(plan(queue, cluster, NOW)).toEqual(result);
+  it.each(Array.from({ length: 400 }, (_, seed) => seed))('keeps the invariants on small clusters (seed %i)', (seed) => {
+    const { queue, cluster } = randomCase(seed, 6, 40);
+    checkAll(queue, cluster);
+  });
+
+  it.each(Array.from({ length: 30 }, (_, seed) => 1000 + seed))('keeps the invariants on 100 nodes (seed %i)', (seed) => {
+    const { queue, cluster } = randomCase(seed, 100, 400);
+    checkAll(queue, cluster);
   });
 });

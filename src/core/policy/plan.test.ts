@@ -183,6 +183,16 @@ describe('plan: wait reasons', () => {
     expect(result.waiting.get(3)).toEqual({ reason: '2 jobs ahead; needs 1 × A100', estimatedStartAt: null, position: 2 });
   });
 
+  it('estimates per node: free GPUs spread over nodes do not add up', () => {
+    const nodes = [node('a', gpus('A100', 4)), node('b', gpus('A100', 4))];
+    const running = [runningJob(90, 'a', [0, 1]), runningJob(91, 'b', [0, 1], { endsBy: NOW + 30 * MINUTE })];
+    const jobs = [pendingJob(1, [a100(4)], { runtimeLimitMs: 60 * MINUTE }), pendingJob(2, [a100(4)]), pendingJob(3, [a100(2)])];
+    const result = plan(jobs, { nodes, running }, NOW);
+    expect(result.placements.map((p) => [p.jobId, p.node, p.gpuIndices])).toEqual([[3, 'a', [2, 3]]]);
+    expect(result.waiting.get(1)?.estimatedStartAt).toBe(NOW + 30 * MINUTE);
+    expect(result.waiting.get(2)?.estimatedStartAt).toBe(NOW + 90 * MINUTE);
+  });
+
   it('ignores running jobs on nodes the cluster no longer has', () => {
     const nodes = [node('box', gpus('A100', 2))];
     const running = [runningJob(90, 'gone', [0, 1])];

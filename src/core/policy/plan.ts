@@ -44,7 +44,12 @@ interface Pass {
   head: { reservation: Reservation; held: WaitKind; fitAround: (demand: Demand) => Fit | null } | null;
 }
 
-export function plan(pending: readonly PendingJob[], cluster: ClusterState, now: number): Plan {
+export interface PlanOptions {
+  /** false: skip the WaitInfo of waiting jobs (a caller that placed jobs moments ago may reuse its last). */
+  explain?: boolean;
+}
+
+export function plan(pending: readonly PendingJob[], cluster: ClusterState, now: number, options: PlanOptions = {}): Plan {
   const holds = runningHolds(cluster.running, indexNodes(cluster.nodes));
   const capacity = new FreeCapacity(cluster.nodes, holds);
   const pass: Pass = {
@@ -58,7 +63,8 @@ export function plan(pending: readonly PendingJob[], cluster: ClusterState, now:
     head: null,
   };
   for (const job of orderQueue(pending)) consider(pass, job);
-  return { placements: pass.placements, waiting: explainWaits(pass), reservation: publicReservation(pass) };
+  const waiting = options.explain === false ? new Map<number, WaitInfo>() : explainWaits(pass);
+  return { placements: pass.placements, waiting, reservation: publicReservation(pass) };
 }
 
 function firstFit(job: PendingJob, find: (demand: Demand) => Fit | null): Choice | null {
@@ -105,7 +111,8 @@ function place(pass: Pass, job: PendingJob, choice: Choice, backfilled: boolean,
   if (outside !== undefined) useLeftover(outside, fit, demand);
   const node = pass.capacity.nodes[fit.node]!.name;
   const { cpus, memoryGb } = demand;
-  pass.placements.push({ jobId: job.id, node, gpuIndices, cpus, memoryGb, demandIndex: choice.demandIndex, backfilled });
+  const { demandIndex } = choice;
+  pass.placements.push({ jobId: job.id, node, gpuIndices, cpus, memoryGb, demandIndex, backfilled });
   const endsAt = job.runtimeLimitMs === null ? Infinity : pass.now + job.runtimeLimitMs;
   pass.holds.push({ node: fit.node, gpuIndices, cpus, memoryGb, endsAt });
 }
@@ -113,9 +120,8 @@ function place(pass: Pass, job: PendingJob, choice: Choice, backfilled: boolean,
 function estimateFor(estimator: StartEstimator, job: PendingJob, wait: WaitKind): number | null {
   switch (wait.kind) {
     case 'head': {
-      const { demand, gpuType, startAt } = wait.reservation;
-      estimator.book(demand, gpuType, startAt, job.runtimeLimitMs);
-      return Number.isFinite(startAt) ? startAt : null;
+      estimator.book(wait.reservation, job.runtimeLimitMs);
+      return Number.isFinite(wait.reservation.startAt) ? wait.reservation.startAt : null;
     }
     case 'never':
       return null;

@@ -36,7 +36,7 @@ function holdsByNode(holds: readonly Hold[]): Map<number, Hold[]> {
     if (list) list.push(hold);
     else byNode.set(hold.node, [hold]);
   }
-  for (const list of byNode.values()) list.sort((a, b) => a.endsAt - b.endsAt);
+  for (const list of byNode.values()) list.sort((a, b) => (a.endsAt === b.endsAt ? 0 : a.endsAt < b.endsAt ? -1 : 1));
   return byNode;
 }
 
@@ -103,7 +103,12 @@ function bestCandidate(job: PendingJob, capacity: FreeCapacity, byNode: Map<numb
 }
 
 /** The head's reservation, or null when no demand fits on any node even once everything ends. */
-export function reserve(job: PendingJob, capacity: FreeCapacity, holds: readonly Hold[], now: number): Reservation | null {
+export function reserve(
+  job: PendingJob,
+  capacity: FreeCapacity,
+  holds: readonly Hold[],
+  now: number,
+): Reservation | null {
   const byNode = holdsByNode(holds);
   const best = bestCandidate(job, capacity, byNode);
   if (best === null) return null;

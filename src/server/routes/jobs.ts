@@ -29,6 +29,7 @@ export function submissionDeps(res: ServerResources): SubmissionDeps {
     transitions: res.transitions,
     uploadsDir: res.uploadsDir,
     wake: () => res.scheduler.wake(),
+    enqueued: (job) => res.scheduler.enqueued(job),
   };
 }
 

@@ -25,7 +25,7 @@ export const migration001 = {
       ended_at INTEGER,
       cancel_requested_at INTEGER
     )`,
-    `CREATE INDEX jobs_active ON jobs (state) WHERE state IN ('PENDING', 'STARTING', 'RUNNING')`,
+    `CREATE INDEX jobs_state ON jobs (state)`,
     `CREATE TABLE attempts (
       job_id INTEGER NOT NULL REFERENCES jobs (id),
       attempt INTEGER NOT NULL,
@@ -43,6 +43,7 @@ export const migration001 = {
       end_reason TEXT,
       PRIMARY KEY (job_id, attempt)
     )`,
+    `CREATE INDEX attempts_open ON attempts (job_id) WHERE ended_at IS NULL`,
     `CREATE TABLE events (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       job_id INTEGER NOT NULL REFERENCES jobs (id),

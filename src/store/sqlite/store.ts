@@ -17,9 +17,29 @@ export async function openSqliteStore(path: string): Promise<Store> {
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   await migrate(db);
   return new SqliteStore(db);
+}
+
+/**
+ * Kysely prepares every query anew; preparing costs more than running our small queries, so
+ * statements are kept by SQL text (bounded: queries with IN lists vary in length).
+ */
+function withStatementCache(raw: Database.Database): { close(): void; prepare(sql: string): Database.Statement } {
+  const cache = new Map<string, Database.Statement>();
+  return {
+    close: () => raw.close(),
+    prepare(text: string) {
+      let statement = cache.get(text);
+      if (!statement) {
+        statement = raw.prepare(text);
+        if (cache.size >= 256) cache.delete(cache.keys().next().value!);
+        cache.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 async function migrate(db: Kysely<Schema>): Promise<void> {
