@@ -8,7 +8,7 @@ import type { WaitInfo } from '../core/policy/types.js';
 import type { Backend } from '../backends/backend.js';
 import type { Store } from '../store/types.js';
 import type { JobTransitions } from './transitions.js';
-import { reconcile, type SignalLedger } from './reconcile.js';
+import { loadActive, reconcile, type SignalLedger } from './reconcile.js';
 import { placePending } from './place.js';
 import { PendingQueue } from './pending-queue.js';
 import type { JobRow } from '../store/types.js';
@@ -106,10 +106,11 @@ export class Scheduler {
   /** Runs one pass now (tests and the simulator drive the loop this way). */
   async pass(): Promise<void> {
     const { store, backends, clock, transitions, logger, config } = this.res;
-    await reconcile({ store, backends, clock, transitions, logger, killGraceMs: config.killGraceMs, signals: this.signals, launching: this.launching });
+    const active = await loadActive(store);
+    const view = await reconcile({ store, backends, clock, transitions, logger, killGraceMs: config.killGraceMs, signals: this.signals, launching: this.launching }, active);
     const now = clock.now();
     const explain = now - this.explainedAt >= EXPLAIN_EVERY_MS;
-    const waiting = await placePending({ store, backends, clock, transitions, logger, launching: this.launching, queue: this.queue, wake: () => this.wake(), track: (launch) => this.track(launch) }, explain);
+    const waiting = await placePending({ store, backends, clock, transitions, logger, launching: this.launching, queue: this.queue, wake: () => this.wake(), track: (launch) => this.track(launch) }, view, explain);
     if (waiting) {
       this.waiting = waiting;
       this.explainedAt = now;

@@ -10,6 +10,7 @@ import type { Backend } from '../backends/backend.js';
 import type { AttemptRow, JobRow, Store } from '../store/types.js';
 import type { Logger } from './loop.js';
 import type { PendingQueue } from './pending-queue.js';
+import type { ActiveView } from './reconcile.js';
 import type { JobTransitions } from './transitions.js';
 
 export interface PlaceDeps {
@@ -31,12 +32,11 @@ export interface PlaceDeps {
  * placement itself, so explanations are made when `explain` is set (the loop asks about once a
  * second) and otherwise null is returned: keep the last ones.
  */
-export async function placePending(deps: PlaceDeps, explain: boolean): Promise<Map<number, WaitInfo> | null> {
+export async function placePending(deps: PlaceDeps, view: ActiveView, explain: boolean): Promise<Map<number, WaitInfo> | null> {
   const waiting = new Map<number, WaitInfo>();
   const pending = await deps.queue.current();
   if (pending.length === 0) return waiting;
-  const open = await deps.store.listOpenAttempts();
-  const active = new Map((await deps.store.listJobs({ states: ['STARTING', 'RUNNING'] })).map((j) => [j.id, j]));
+  const { open, jobs: active } = view;
   for (const backend of deps.backends) {
     if (!backend.stintPlaces) continue;
     const mine = pending.filter((j) => j.row.backend === backend.name);
@@ -55,7 +55,7 @@ export async function placePending(deps: PlaceDeps, explain: boolean): Promise<M
   return explain ? waiting : null;
 }
 
-async function clusterState(backend: Backend, open: readonly AttemptRow[], active: Map<number, JobRow>): Promise<ClusterState> {
+async function clusterState(backend: Backend, open: readonly AttemptRow[], active: ReadonlyMap<number, JobRow>): Promise<ClusterState> {
   const inventory = await backend.inventory();
   const running: RunningJob[] = open
     .filter((a) => a.backend === backend.name && a.node !== null)
@@ -118,8 +118,16 @@ async function launch(deps: PlaceDeps, backend: Backend, job: JobRow, placement:
       workdirArchive: job.workdirArchive,
       env: {},
     });
-    await deps.store.updateAttemptHandle(job.id, attempt, launched.handle, launched.logPath);
-    await deps.transitions.apply({ jobId: job.id, from: 'STARTING', to: 'RUNNING', reason: 'running', set: { startedAt: deps.clock.now() } });
+    const running = await deps.transitions.apply({
+      jobId: job.id,
+      from: 'STARTING',
+      to: 'RUNNING',
+      reason: 'running',
+      set: { startedAt: deps.clock.now() },
+      attemptHandle: { attempt, handle: launched.handle, logPath: launched.logPath },
+    });
+    // Cancelled while starting: the job left STARTING, but its processes must still be found.
+    if (!running) await deps.store.updateAttemptHandle(job.id, attempt, launched.handle, launched.logPath);
   } catch (error) {
     deps.logger.warn({ err: error, job: job.id }, 'launch failed');
     await deps.transitions.endAttempt({

@@ -26,10 +26,23 @@ export interface ReconcileDeps {
   launching: ReadonlySet<number>;
 }
 
-export async function reconcile(deps: ReconcileDeps): Promise<void> {
-  const open = (await deps.store.listOpenAttempts()).filter((a) => !deps.launching.has(a.jobId));
-  if (open.length === 0) return;
-  const jobs = new Map((await deps.store.listJobs({ states: ['STARTING', 'RUNNING'] })).map((j) => [j.id, j]));
+/** The pass's view of what runs: open attempts and the active jobs they belong to. */
+export interface ActiveView {
+  open: readonly AttemptRow[];
+  jobs: ReadonlyMap<number, JobRow>;
+}
+
+export async function loadActive(store: Store): Promise<ActiveView> {
+  const open = await store.listOpenAttempts();
+  const jobs = new Map((await store.listJobs({ states: ['STARTING', 'RUNNING'] })).map((j) => [j.id, j]));
+  return { open, jobs };
+}
+
+/** Settles what the backends report; returns the view without the attempts that ended. */
+export async function reconcile(deps: ReconcileDeps, view: ActiveView): Promise<ActiveView> {
+  const ended = new Set<number>();
+  const open = view.open.filter((a) => !deps.launching.has(a.jobId));
+  const jobs = view.jobs;
   for (const backend of deps.backends) {
     const mine = open.filter((a) => a.backend === backend.name);
     if (mine.length === 0) continue;
@@ -44,12 +57,14 @@ export async function reconcile(deps: ReconcileDeps): Promise<void> {
       const job = jobs.get(attempt.jobId);
       const status = statuses.get(attemptKey(attempt));
       if (!job || job.attempt !== attempt.attempt || !status) continue;
-      await settle(deps, backend, job, attempt, status);
+      if (await settle(deps, backend, job, attempt, status)) ended.add(job.id);
     }
   }
+  return ended.size === 0 ? view : { open: view.open.filter((a) => !ended.has(a.jobId)), jobs };
 }
 
-async function settle(deps: ReconcileDeps, backend: Backend, job: JobRow, attempt: AttemptRow, status: AttemptStatus): Promise<void> {
+/** Applies what the backend reported; true when the attempt ended. */
+async function settle(deps: ReconcileDeps, backend: Backend, job: JobRow, attempt: AttemptRow, status: AttemptStatus): Promise<boolean> {
   const now = deps.clock.now();
   if (status.state === 'ended') {
     const sent = deps.signals.get(attemptKey(attempt));
@@ -68,12 +83,13 @@ async function settle(deps: ReconcileDeps, backend: Backend, job: JobRow, attemp
       endReason,
       reason: describeEnd(job, endReason, status.detail),
     });
-    return;
+    return true;
   }
   if (job.state === 'STARTING') {
     await deps.transitions.apply({ jobId: job.id, from: 'STARTING', to: 'RUNNING', reason: 'running', set: { startedAt: job.startedAt ?? now } });
   }
   await enforceLimits(deps, backend, job, attempt, now);
+  return false;
 }
 
 function whyEnded(job: JobRow, reported: EndReason, now: number): EndReason {

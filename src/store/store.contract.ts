@@ -46,6 +46,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect((await store.getJob(job.id))?.state).toBe('STARTING');
       expect(await store.listOpenAttempts()).toHaveLength(1);
       expect(await store.listHolds()).toHaveLength(2);
+      const handle = { pid: 42 };
+      expect(await store.transition({ jobId: job.id, from: 'STARTING', to: 'RUNNING', reason: 'running', at: 3, set: { startedAt: 3 }, attemptHandle: { attempt: 1, handle, logPath: '/x.log' } })).toBe(true);
+      expect(await store.getAttempt(job.id, 1)).toMatchObject({ handle, logPath: '/x.log' });
+      expect((await store.getJob(job.id))?.startedAt).toBe(3);
       await store.close();
     });
 

@@ -96,6 +96,8 @@ export interface Transition {
   newAttempt?: Omit<AttemptRow, 'endedAt' | 'exitCode' | 'signal' | 'endReason'>;
   /** GPUs to take for the job (entering STARTING); the change fails with CONFLICT if any is held. */
   hold?: Array<{ backend: string; node: string; gpuIndex: number }>;
+  /** Records how the backend knows the attempt (entering RUNNING). */
+  attemptHandle?: { attempt: number; handle: Record<string, unknown>; logPath: string | null };
   /** Ends the job's current attempt with this outcome and releases its GPUs. */
   endAttempt?: { attempt: number; exitCode: number | null; signal: string | null; endReason: EndReason };
 }

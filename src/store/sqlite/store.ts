@@ -223,6 +223,15 @@ async function applyTransition(trx: KyselyTx<Schema>, change: Transition): Promi
     .insertInto('events')
     .values({ job_id: change.jobId, at: change.at, from_state: change.from, to_state: change.to, reason: change.reason })
     .execute();
+  if (change.attemptHandle) {
+    const { attempt, handle, logPath } = change.attemptHandle;
+    await trx
+      .updateTable('attempts')
+      .set({ handle: JSON.stringify(handle), log_path: logPath })
+      .where('job_id', '=', change.jobId)
+      .where('attempt', '=', attempt)
+      .execute();
+  }
   if (change.endAttempt) await endAttempt(trx, change.jobId, change.at, change.endAttempt);
   if (change.newAttempt) await insertAttempt(trx, change.newAttempt);
   if (change.hold && change.hold.length > 0) {
