@@ -133,6 +133,15 @@ describe('stint queue, job, logs, cancel, gpus', () => {
     expect(stint(['cancel', 'abc']).stderr).toMatch(/not a job id/);
   });
 
+  it('says where it looked for a token when the server refuses it', async () => {
+    const elsewhere = await tempHome();
+    const result = spawnSync(process.execPath, [STINT_BIN, 'queue'], { env: { PATH: process.env.PATH, STINT_HOME: elsewhere, STINT_URL: server.url }, encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/token/);
+    expect(result.stderr).toContain(join(elsewhere, 'token'));
+    expect(result.stderr).toMatch(/STINT_TOKEN/);
+  });
+
   it('says how to start a server when none answers', () => {
     const result = spawnSync(process.execPath, [STINT_BIN, 'queue'], { env: { PATH: process.env.PATH, STINT_URL: 'http://127.0.0.1:9' }, encoding: 'utf8' });
     expect(result.status).toBe(1);

@@ -31,6 +31,8 @@ export class StintClient {
   constructor(
     readonly baseUrl: string,
     private readonly token: string | undefined,
+    /** Where the token came from, for the hint on a refused token. */
+    private readonly tokenSource = 'the caller',
   ) {}
 
   submit(request: SubmitRequest) {
@@ -92,8 +94,14 @@ export class StintClient {
       throw new StintError('SERVER_UNREACHABLE', `no stint server answers at ${this.baseUrl}; start one with \`stint server\` or set STINT_URL`, { url: this.baseUrl }, { cause: error });
     }
     const payload: unknown = await response.json().catch(() => null);
-    if (!response.ok) throw toError(response.status, payload);
+    if (!response.ok) throw this.withHint(toError(response.status, payload));
     return schema.parse(payload);
+  }
+
+  private withHint(error: StintError): StintError {
+    if (error.code !== 'UNAUTHORIZED') return error;
+    const where = this.token ? `the token from ${this.tokenSource}` : `no token (looked in ${this.tokenSource})`;
+    return new StintError(error.code, `${error.message}. The client sent ${where} to ${this.baseUrl}; set STINT_TOKEN, or STINT_HOME to the server's home directory.`, error.details);
   }
 }
 
@@ -107,9 +115,10 @@ function toError(status: number, payload: unknown): StintError {
 
 /** Finds the server (STINT_URL, else $STINT_HOME/server.json, else the default port) and token. */
 export function connect(config: ClientConfig): StintClient {
-  const token = config.token ?? readIfExists(join(config.home, 'token'));
+  const tokenFile = join(config.home, 'token');
+  const token = config.token ?? readIfExists(tokenFile);
   const url = config.url ?? serverJsonUrl(config.home) ?? `http://127.0.0.1:${DEFAULT_PORT}`;
-  return new StintClient(url, token);
+  return new StintClient(url, token, config.token ? 'STINT_TOKEN' : tokenFile);
 }
 
 function serverJsonUrl(home: string): string | undefined {

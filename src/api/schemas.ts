@@ -92,7 +92,7 @@ export const SubmitResponseSchema = z.object({
   id: z.number().int().nullable().describe('null for a dry run'),
   job: JobSchema.nullable(),
   verdict: VerdictSchema,
-  spec: z.array(z.record(z.string(), z.unknown())).describe('the normalised spec of each task; secrets masked'),
+  spec: z.array(z.record(z.string(), z.unknown())).describe('dry runs only: the normalised spec of each task, secrets masked (empty for an accepted job)'),
 });
 export type SubmitResponse = z.infer<typeof SubmitResponseSchema>;
 

@@ -20,7 +20,8 @@ export function registerCancel(program: Command): void {
           const outcome = await client.cancel(parseJobId(text));
           process.stdout.write(outcome.message + '\n');
         } catch (error) {
-          if (!(error instanceof StintError) || error.code === 'SERVER_UNREACHABLE') throw error;
+          // One bad id does not stop the others; a server or token problem stops them all.
+          if (!(error instanceof StintError) || !['NOT_FOUND', 'INVALID_REQUEST', 'CONFLICT'].includes(error.code)) throw error;
           process.stderr.write(`stint: ${error.message}\n`);
           failed += 1;
         }

@@ -43,10 +43,7 @@ export function renderQueue(jobs: readonly JobView[], now: number, style: Style)
 }
 
 function describeWhy(job: JobView, now: number): string {
-  if (job.state === 'PENDING') {
-    const start = job.estimatedStartAt ? ` (start ${relativeTime(job.estimatedStartAt, now)})` : '';
-    return `${job.waitReason ?? 'waiting for the next scheduling pass'}${start}`;
-  }
+  if (job.state === 'PENDING') return job.waitReason ?? 'waiting for the next scheduling pass';
   if (job.state === 'FAILED' || job.state === 'SUCCEEDED') {
     return job.exitCode === null ? (job.reason ?? '') : `exit ${job.exitCode}${job.reason && !job.reason.startsWith('exit code') ? `: ${job.reason}` : ''}`;
   }

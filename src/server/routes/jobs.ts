@@ -47,7 +47,8 @@ export function registerJobRoutes(app: FastifyInstance, res: ServerResources): v
       id: job?.id ?? null,
       job,
       verdict: { ok: result.verdict.ok, backend: result.verdict.backend, summary: result.verdict.summary, problems: result.verdict.problems },
-      spec: result.specs.map((s) => maskSecrets(s) as unknown as Record<string, unknown>),
+      // The normalised spec is what a dry run is for; an accepted job's is at GET /api/v1/jobs/{id}.
+      spec: request.body.dryRun ? result.specs.map((s) => maskSecrets(s) as unknown as Record<string, unknown>) : [],
     };
   });
 
