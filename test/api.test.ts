@@ -45,7 +45,7 @@ describe('bad input never gets a 500', () => {
     ['unknown GPU type', 'resources: {accelerators: V100:1}\nrun: x', 422, 'UNSATISFIABLE', /V100.*A100/s],
     ['more GPUs than the machine has', 'resources: {accelerators: A100:8}\nrun: x', 422, 'UNSATISFIABLE', /8.*A100/],
     ['bad YAML', 'run: [unclosed\n', 400, 'INVALID_SPEC', /line \d+/],
-    ['wrong type', 'num_nodes: two\nrun: x', 400, 'INVALID_SPEC', /num_nodes/],
+    ['wrong type', 'num_nodes: two\nrun: x', 400, 'INVALID_SPEC', /num_nodes \(line 1:12\): got "two"; must be/],
     ['negative count', 'resources: {accelerators: "A100:-2"}\nrun: x', 400, 'INVALID_SPEC', /accelerators/],
     ['unknown key', 'reources: {accelerators: A100:1}\nrun: x', 400, 'INVALID_SPEC', /reources.*resources/s],
     ['multi-node', 'num_nodes: 4\nrun: x', 422, 'UNSUPPORTED_FEATURE', /num_nodes.*line 1/s],

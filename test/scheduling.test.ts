@@ -105,3 +105,22 @@ describe('stopping jobs', () => {
     expect(JSON.stringify(failing)).not.toContain('hunter2');
   });
 });
+
+describe('backfill on the real server', () => {
+  it('lets a short job run ahead of a blocked big one, but not a job without a time limit', async () => {
+    const running = await s.client.submit({ task: task('resources: {accelerators: A100:2}\nmax_runtime: 60s\nrun: sleep 30') });
+    await waitForJob(s.client, running.id!, (j) => j.state === 'RUNNING');
+    const big = await s.client.submit({ task: task('resources: {accelerators: A100:4}\nrun: sleep 1') });
+    const short = await s.client.submit({ task: task('resources: {accelerators: A100:1}\nmax_runtime: 10s\nrun: sleep 30') });
+    const endless = await s.client.submit({ task: task('resources: {accelerators: A100:1}\nrun: sleep 30') });
+    await waitForJob(s.client, short.id!, (j) => j.state === 'RUNNING');
+    const events = (await s.client.getJob(short.id!)).events.map((e) => e.reason);
+    expect(events.some((r) => r.includes('backfilled'))).toBe(true);
+    const held = await waitForJob(s.client, endless.id!, (j) => j.waitReason !== null);
+    expect(held.state).toBe('PENDING');
+    expect(held.waitReason).toMatch(new RegExp(`${big.id}`));
+    expect((await s.client.getJob(big.id!)).state).toBe('PENDING');
+    for (const id of [running.id!, big.id!, short.id!, endless.id!]) await s.client.cancel(id);
+    for (const id of [running.id!, short.id!]) expect((await waitForJob(s.client, id, isEnded)).state).toBe('CANCELLED');
+  });
+});

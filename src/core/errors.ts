@@ -53,12 +53,23 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && value in ERROR_HTTP_STATUS;
 }
 
-/** Formats field issues as "field (line L:C): message" lines, the form every task-file error takes. */
+/**
+ * Formats field issues as "field (line L:C): got VALUE; message" lines, the form every task-file
+ * error takes. The value is shown when the issue carries one the message does not already quote.
+ */
 export function describeIssues(issues: readonly FieldIssue[]): string {
   return issues
     .map((issue) => {
       const where = issue.line !== undefined ? ` (line ${issue.line}:${issue.col ?? 1})` : '';
-      return `${issue.field}${where}: ${issue.message}`;
+      return `${issue.field}${where}: ${gotValue(issue)}${issue.message}`;
     })
     .join('\n');
+}
+
+function gotValue(issue: FieldIssue): string {
+  if (issue.value === undefined || issue.value === null || typeof issue.value === 'object') return '';
+  const text = String(issue.value);
+  if (text === '' || issue.message.includes(text)) return '';
+  const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return `got ${JSON.stringify(shown)}; `;
 }

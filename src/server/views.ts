@@ -10,9 +10,11 @@ export const SECRET_MASK = '<secret>';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** The spec as clients see it: secret values masked, the parser's source positions left out. */
 export function maskSecrets(spec: TaskSpec): TaskSpec {
   const secrets = Object.fromEntries(Object.keys(spec.secrets).map((k) => [k, SECRET_MASK]));
-  return { ...spec, secrets };
+  const resources = spec.resources.map(({ origins: _origins, ...choice }) => choice);
+  return { ...spec, secrets, resources };
 }
 
 export function describeResources(spec: TaskSpec): string {
