@@ -19,7 +19,7 @@ export async function benchMemory(jobs = 10_000): Promise<Record<string, unknown
   const home = await mkdtemp(join(tmpdir(), 'stint-bench-mem-'));
   const store = await openSqliteStore(join(home, 'stint.db'));
   for (let i = 0; i < jobs; i++) {
-    const job = await store.submitJob({ name: `done-${i}`, owner: 'bench', project: null, priority: 0, spec, secrets: {}, backend: 'local', workdirArchive: null, submittedAt: Date.now() });
+    const job = await store.submitJob({ name: `done-${i}`, owner: 'bench', project: null, priority: 0, spec, choices: [0], secrets: {}, backend: 'local', workdirArchive: null, submittedAt: Date.now() });
     await store.transition({ jobId: job.id, from: 'PENDING', to: 'CANCELLED', reason: 'bench', at: Date.now(), set: { endedAt: Date.now() } });
   }
   await store.close();

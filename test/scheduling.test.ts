@@ -124,3 +124,19 @@ describe('backfill on the real server', () => {
     for (const id of [running.id!, short.id!]) expect((await waitForJob(s.client, id, isEnded)).state).toBe('CANCELLED');
   });
 });
+
+describe('resource choices', () => {
+  it('places a job only on the choices admission accepted', async () => {
+    const { id, job } = await s.client.submit({ task: task(`
+resources:
+  any_of:
+    - {accelerators: A100:4, use_spot: true}
+    - {accelerators: A100:1}
+run: echo "gpus=$CUDA_VISIBLE_DEVICES"
+`) });
+    expect(job?.resources).toMatch(/4 × A100.*\| 1 × A100/);
+    const ended = await waitForJob(s.client, id!, isEnded);
+    expect(ended.state).toBe('SUCCEEDED');
+    expect(ended.gpus).toHaveLength(1);
+  });
+});

@@ -15,12 +15,14 @@ export function demandsOf(spec: TaskSpec): Demand[] {
   }));
 }
 
+/** The policy's view of a queued job: only the resource choices admission accepted, in order. */
 export function toPendingJob(job: JobRow): PendingJob {
+  const all = demandsOf(job.spec);
   return {
     id: job.id,
     priority: job.priority,
     submittedAt: job.submittedAt,
-    demands: demandsOf(job.spec),
+    demands: job.choices.map((index) => all[index]!).filter((demand) => demand !== undefined),
     ordered: job.spec.ordered,
     runtimeLimitMs: job.spec.maxRuntimeSeconds === null ? null : job.spec.maxRuntimeSeconds * 1000,
   };

@@ -56,6 +56,7 @@ export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, o
     project: spec.project,
     priority: spec.priority,
     spec: { ...rest, secrets: Object.fromEntries(Object.keys(secrets).map((k) => [k, ''])) },
+    choices: verdict.feasibleChoices,
     secrets,
     backend: verdict.backend,
     workdirArchive,

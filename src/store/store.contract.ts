@@ -20,7 +20,7 @@ const spec: TaskSpec = {
 };
 
 function newJob(at: number): NewJob {
-  return { name: 't', owner: 'ann', project: null, priority: 0, spec, secrets: { TOKEN: 'x' }, backend: 'local', workdirArchive: null, submittedAt: at };
+  return { name: 't', owner: 'ann', project: null, priority: 0, spec, choices: [0], secrets: { TOKEN: 'x' }, backend: 'local', workdirArchive: null, submittedAt: at };
 }
 
 const attempt = (jobId: number, gpus: number[]) => ({

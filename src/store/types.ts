@@ -16,6 +16,8 @@ export interface JobRow {
   reason: string | null;
   /** The normalised spec with secret values removed (secrets live in `secrets`). */
   spec: TaskSpec;
+  /** Indices into spec.resources that admission found the backend can honour; only these are placed. */
+  choices: number[];
   secrets: Record<string, string>;
   backend: string | null;
   /** Path of the uploaded workdir archive, if any. */
@@ -70,6 +72,7 @@ export interface NewJob {
   project: string | null;
   priority: number;
   spec: TaskSpec;
+  choices: number[];
   secrets: Record<string, string>;
   backend: string | null;
   workdirArchive: string | null;

@@ -14,6 +14,7 @@ export const migration001 = {
       state TEXT NOT NULL,
       reason TEXT,
       spec TEXT NOT NULL,
+      choices TEXT NOT NULL,
       secrets TEXT NOT NULL,
       backend TEXT,
       workdir_archive TEXT,

@@ -15,6 +15,7 @@ export function toJobRow(r: Selectable<JobsTable>): JobRow {
     state: r.state as JobState,
     reason: r.reason,
     spec: JSON.parse(r.spec),
+    choices: JSON.parse(r.choices),
     secrets: JSON.parse(r.secrets),
     backend: r.backend,
     workdirArchive: r.workdir_archive,

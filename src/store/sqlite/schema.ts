@@ -11,6 +11,7 @@ export interface JobsTable {
   state: string;
   reason: string | null;
   spec: string;
+  choices: string;
   secrets: string;
   backend: string | null;
   workdir_archive: string | null;

@@ -72,6 +72,7 @@ class SqliteStore implements Store {
           state: 'PENDING',
           reason: 'submitted',
           spec: JSON.stringify(job.spec),
+          choices: JSON.stringify(job.choices),
           secrets: JSON.stringify(job.secrets),
           backend: job.backend,
           workdir_archive: job.workdirArchive,
