@@ -1,4 +1,5 @@
-// The compatibility corpus: every SkyPilot task file in ../shared/compat/skypilot must parse. The
+// The compatibility corpus: every SkyPilot task file in test/fixtures/compat/skypilot (real files
+// from SkyPilot's repository, Apache-2.0, see its SOURCE.md) must parse. The
 // only refusals allowed are the variables a file marks as required (null values), which the
 // submitter gives with --env / --secret; the test gives them and parses again.
 
@@ -11,7 +12,7 @@ import { parseTaskFile } from './parse.js';
 import type { TaskFile } from './types.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const corpusRoot = path.resolve(repoRoot, '..', 'shared', 'compat', 'skypilot');
+const corpusRoot = path.resolve(repoRoot, 'test', 'fixtures', 'compat', 'skypilot');
 
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
