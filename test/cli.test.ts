@@ -142,6 +142,16 @@ describe('stint queue, job, logs, cancel, gpus', () => {
     expect(result.stderr).toMatch(/STINT_TOKEN/);
   });
 
+  it('stint server refuses a port in use and a bad flag with the flag named', async () => {
+    const port = new URL(server.url).port;
+    const taken = spawnSync(process.execPath, [STINT_BIN, 'server', '--home', await tempHome(), '--port', port], { encoding: 'utf8', timeout: 20_000 });
+    expect(taken.status).toBe(1);
+    expect(taken.stderr).toMatch(new RegExp(`${port} is already in use.*--port`));
+    const bad = spawnSync(process.execPath, [STINT_BIN, 'server', '--home', await tempHome(), '--gpus', 'A100:x'], { encoding: 'utf8', timeout: 20_000 });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--gpus "A100:x"/);
+  });
+
   it('says how to start a server when none answers', () => {
     const result = spawnSync(process.execPath, [STINT_BIN, 'queue'], { env: { PATH: process.env.PATH, STINT_URL: 'http://127.0.0.1:9' }, encoding: 'utf8' });
     expect(result.status).toBe(1);

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { ServerConfig } from '../config.js';
 import { systemClock } from '../core/clock.js';
+import { StintError } from '../core/errors.js';
 import { createLocalBackend } from '../backends/local/backend.js';
 import { Scheduler } from '../scheduler/loop.js';
 import { JobTransitions } from '../scheduler/transitions.js';
@@ -44,7 +45,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     uploadsDir: join(config.home, 'uploads'),
     maxUploadBytes: config.maxUploadBytes,
   });
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await Promise.all([local.close(), store.close()]);
+    throw listenError(error, config);
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -66,6 +72,18 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       logger.flush();
     },
   };
+}
+
+function listenError(error: unknown, config: ServerConfig): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${config.host}:${config.port}`;
+  if (code === 'EADDRINUSE') {
+    return new StintError('CONFLICT', `${where} is already in use (another stint server?); choose another port with --port`, { field: '--port', value: config.port });
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return new StintError('INVALID_REQUEST', `--host ${config.host}: not an address of this machine`, { field: '--host', value: config.host });
+  }
+  return error;
 }
 
 async function ensureToken(home: string): Promise<string> {
