@@ -1,12 +1,15 @@
 // The ordered list of schema migrations. Versions are dense and increasing; each runs once, in a
-// transaction, and is recorded in schema_migrations.
+// transaction, and is recorded in schema_migrations. Every migration carries its statements for
+// each dialect; they must create the same tables, columns and indexes (each adapter picks its own).
 
 import { migration001 } from './001_jobs.js';
+
+export type Dialect = 'sqlite' | 'postgres';
 
 export interface Migration {
   version: number;
   name: string;
-  statements: string[];
+  statements: Record<Dialect, string[]>;
 }
 
 export const MIGRATIONS: readonly Migration[] = [migration001];

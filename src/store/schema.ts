@@ -1,4 +1,5 @@
-// Kysely table types for the SQLite adapter: the columns exactly as migrations create them.
+// Kysely table types shared by the store adapters: the columns exactly as migrations create them,
+// as each adapter returns them (integers and BIGINTs as JS numbers, JSON as text).
 
 import type { Generated } from 'kysely';
 

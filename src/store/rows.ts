@@ -1,8 +1,10 @@
-// Conversions from SQLite rows (snake_case, JSON text) to the store's row types.
+// Conversions from stored rows (snake_case columns, JSON as text) to the store's row types, shared
+// by the SQLite and PostgreSQL adapters: both hand Kysely the same column values (numbers for
+// integers, BIGINT included; JSON text parsed here), so one mapping serves both.
 
 import type { Selectable } from 'kysely';
-import type { EndReason, JobState } from '../../core/job-state.js';
-import type { AttemptRow, EventRow, JobRow } from '../types.js';
+import type { EndReason, JobState } from '../core/job-state.js';
+import type { AttemptRow, EventRow, JobRow } from './types.js';
 import type { AttemptsTable, EventsTable, JobsTable } from './schema.js';
 
 export function toJobRow(r: Selectable<JobsTable>): JobRow {

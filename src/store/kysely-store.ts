@@ -1,0 +1,237 @@
+// The store's queries, written once for every SQL engine through Kysely. The adapters
+// (sqlite/, postgres/) connect, migrate and say which error is a second hold on a GPU; everything
+// else is here. Invariants: a transition is one transaction that changes the job only if it is
+// still in the expected state and writes its event, attempt, handle and GPU holds with it; a GPU
+// is held by at most one job (primary key on gpu_holds; a duplicate becomes StintError CONFLICT).
+
+import type { Kysely, Transaction as KyselyTx } from 'kysely';
+import { StintError } from '../core/errors.js';
+import type { JobState } from '../core/job-state.js';
+import { toAttemptRow, toEventRow, toJobRow } from './rows.js';
+import type { Database as Schema } from './schema.js';
+import type { AttemptRow, EventRow, GpuHold, JobFilter, JobRow, NewJob, Store, Transition } from './types.js';
+
+export class KyselyStore implements Store {
+  constructor(
+    private readonly db: Kysely<Schema>,
+    /** Whether a failed write was a second hold on a GPU (the dialect's unique-violation error). */
+    private readonly isHoldConflict: (error: unknown) => boolean,
+  ) {}
+
+  async submitJob(job: NewJob): Promise<JobRow> {
+    return this.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('jobs')
+        .values({
+          name: job.name,
+          owner: job.owner,
+          project: job.project,
+          priority: job.priority,
+          state: 'PENDING',
+          reason: 'submitted',
+          spec: JSON.stringify(job.spec),
+          choices: JSON.stringify(job.choices),
+          secrets: JSON.stringify(job.secrets),
+          backend: job.backend,
+          workdir_archive: job.workdirArchive,
+          exit_code: null,
+          signal: null,
+          submitted_at: job.submittedAt,
+          started_at: null,
+          ended_at: null,
+          cancel_requested_at: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await trx
+        .insertInto('events')
+        .values({ job_id: inserted.id, at: job.submittedAt, from_state: null, to_state: 'PENDING', reason: 'submitted' })
+        .execute();
+      return toJobRow(inserted);
+    });
+  }
+
+  async getJob(id: number): Promise<JobRow | null> {
+    const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toJobRow(row) : null;
+  }
+
+  async listJobs(filter: JobFilter = {}): Promise<JobRow[]> {
+    // `IN ()` is valid SQLite but a syntax error in PostgreSQL.
+    if (filter.states && filter.states.length === 0) return [];
+    let query = this.db.selectFrom('jobs').selectAll().orderBy('id', 'desc');
+    if (filter.states) query = query.where('state', 'in', filter.states as JobState[]);
+    if (filter.beforeId !== undefined) query = query.where('id', '<', filter.beforeId);
+    if (filter.limit !== undefined) query = query.limit(filter.limit);
+    return (await query.execute()).map(toJobRow);
+  }
+
+  async countJobs(): Promise<number> {
+    const row = await this.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async transition(change: Transition): Promise<boolean> {
+    try {
+      return await this.db.transaction().execute((trx) => applyTransition(trx, change));
+    } catch (error) {
+      if (this.isHoldConflict(error)) {
+        throw new StintError('CONFLICT', `job ${change.jobId}: a requested GPU is already held by another job`, {
+          jobId: change.jobId,
+          hold: change.hold,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async updateAttemptHandle(jobId: number, attempt: number, handle: Record<string, unknown>, logPath: string | null): Promise<void> {
+    await this.db
+      .updateTable('attempts')
+      .set({ handle: JSON.stringify(handle), log_path: logPath })
+      .where('job_id', '=', jobId)
+      .where('attempt', '=', attempt)
+      .execute();
+  }
+
+  async requestCancel(jobId: number, at: number): Promise<void> {
+    await this.db
+      .updateTable('jobs')
+      .set({ cancel_requested_at: at })
+      .where('id', '=', jobId)
+      .where('cancel_requested_at', 'is', null)
+      .execute();
+  }
+
+  async listAttempts(jobId: number): Promise<AttemptRow[]> {
+    const rows = await this.db.selectFrom('attempts').selectAll().where('job_id', '=', jobId).orderBy('attempt').execute();
+    return rows.map(toAttemptRow);
+  }
+
+  async listCurrentAttempts(jobIds: readonly number[]): Promise<AttemptRow[]> {
+    if (jobIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('attempts')
+      .innerJoin('jobs', (join) => join.onRef('jobs.id', '=', 'attempts.job_id').onRef('jobs.attempt', '=', 'attempts.attempt'))
+      .selectAll('attempts')
+      .where('jobs.id', 'in', [...jobIds])
+      .execute();
+    return rows.map(toAttemptRow);
+  }
+
+  async listOpenAttempts(): Promise<AttemptRow[]> {
+    const rows = await this.db.selectFrom('attempts').selectAll().where('ended_at', 'is', null).orderBy('job_id').orderBy('attempt').execute();
+    return rows.map(toAttemptRow);
+  }
+
+  async getAttempt(jobId: number, attempt: number): Promise<AttemptRow | null> {
+    const row = await this.db
+      .selectFrom('attempts')
+      .selectAll()
+      .where('job_id', '=', jobId)
+      .where('attempt', '=', attempt)
+      .executeTakeFirst();
+    return row ? toAttemptRow(row) : null;
+  }
+
+  async listEvents(jobId: number): Promise<EventRow[]> {
+    const rows = await this.db.selectFrom('events').selectAll().where('job_id', '=', jobId).orderBy('id').execute();
+    return rows.map(toEventRow);
+  }
+
+  async listHolds(): Promise<GpuHold[]> {
+    const rows = await this.db.selectFrom('gpu_holds').selectAll().orderBy('backend').orderBy('node').orderBy('gpu_index').execute();
+    return rows.map((r) => ({ backend: r.backend, node: r.node, gpuIndex: r.gpu_index, jobId: r.job_id }));
+  }
+
+  async getMeta(key: string): Promise<string | null> {
+    const row = await this.db.selectFrom('meta').select('value').where('key', '=', key).executeTakeFirst();
+    return row?.value ?? null;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.db
+      .insertInto('meta')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+async function applyTransition(trx: KyselyTx<Schema>, change: Transition): Promise<boolean> {
+  const set = change.set ?? {};
+  const result = await trx
+    .updateTable('jobs')
+    .set({
+      state: change.to,
+      reason: set.reason ?? change.reason,
+      ...(set.backend !== undefined && { backend: set.backend }),
+      ...(set.attempt !== undefined && { attempt: set.attempt }),
+      ...(set.exitCode !== undefined && { exit_code: set.exitCode }),
+      ...(set.signal !== undefined && { signal: set.signal }),
+      ...(set.startedAt !== undefined && { started_at: set.startedAt }),
+      ...(set.endedAt !== undefined && { ended_at: set.endedAt }),
+    })
+    .where('id', '=', change.jobId)
+    .where('state', '=', change.from)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) !== 1) return false;
+  await trx
+    .insertInto('events')
+    .values({ job_id: change.jobId, at: change.at, from_state: change.from, to_state: change.to, reason: change.reason })
+    .execute();
+  if (change.attemptHandle) {
+    const { attempt, handle, logPath } = change.attemptHandle;
+    await trx
+      .updateTable('attempts')
+      .set({ handle: JSON.stringify(handle), log_path: logPath })
+      .where('job_id', '=', change.jobId)
+      .where('attempt', '=', attempt)
+      .execute();
+  }
+  if (change.endAttempt) await endAttempt(trx, change.jobId, change.at, change.endAttempt);
+  if (change.newAttempt) await insertAttempt(trx, change.newAttempt);
+  if (change.hold && change.hold.length > 0) {
+    await trx
+      .insertInto('gpu_holds')
+      .values(change.hold.map((h) => ({ backend: h.backend, node: h.node, gpu_index: h.gpuIndex, job_id: change.jobId })))
+      .execute();
+  }
+  return true;
+}
+
+async function endAttempt(trx: KyselyTx<Schema>, jobId: number, at: number, end: NonNullable<Transition['endAttempt']>): Promise<void> {
+  await trx
+    .updateTable('attempts')
+    .set({ ended_at: at, exit_code: end.exitCode, signal: end.signal, end_reason: end.endReason })
+    .where('job_id', '=', jobId)
+    .where('attempt', '=', end.attempt)
+    .execute();
+  await trx.deleteFrom('gpu_holds').where('job_id', '=', jobId).execute();
+}
+
+async function insertAttempt(trx: KyselyTx<Schema>, attempt: NonNullable<Transition['newAttempt']>): Promise<void> {
+  await trx
+    .insertInto('attempts')
+    .values({
+      job_id: attempt.jobId,
+      attempt: attempt.attempt,
+      backend: attempt.backend,
+      node: attempt.node,
+      gpus: JSON.stringify(attempt.gpus),
+      cpus: attempt.cpus,
+      memory_gb: attempt.memoryGb,
+      handle: JSON.stringify(attempt.handle),
+      log_path: attempt.logPath,
+      started_at: attempt.startedAt,
+      ended_at: null,
+      exit_code: null,
+      signal: null,
+      end_reason: null,
+    })
+    .execute();
+}

@@ -1,0 +1,107 @@
+// Runs the store contract against a real PostgreSQL: the database STINT_TEST_DATABASE_URL names,
+// or else a throwaway cluster started from the installed binaries (test/postgres/server.ts). Each
+// store location is a schema of its own, so runs never see each other's rows. Also checks what
+// only a shared server can get wrong: servers starting at once, and racing for a GPU.
+
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropSchemas, findPostgresBin, NOT_INSTALLED, startTestPostgres, type TestPostgres } from '../../../test/postgres/server.js';
+import type { TaskSpec } from '../../core/spec/types.js';
+import { storeContract } from '../store.contract.js';
+import type { NewJob } from '../types.js';
+import { openPostgresStore } from './store.js';
+
+let server: TestPostgres | undefined;
+let url = '';
+const schemas: string[] = [];
+const runId = `stint_test_${Date.now().toString(36)}_${process.pid}`;
+
+beforeAll(async () => {
+  const given = process.env.STINT_TEST_DATABASE_URL;
+  if (given) {
+    url = given;
+  } else {
+    server = await startTestPostgres();
+    url = server.url;
+  }
+});
+
+afterAll(async () => {
+  if (server) await server.stop();
+  else if (url) await dropSchemas(url, schemas);
+});
+
+async function freshSchema(): Promise<string> {
+  const schema = `${runId}_${schemas.length + 1}`;
+  schemas.push(schema);
+  return schema;
+}
+
+storeContract('postgres', {
+  open: (schema) => openPostgresStore(url, { schema }),
+  freshLocation: freshSchema,
+});
+
+/** The store keeps the spec as opaque JSON; these tests need none of its fields. */
+function newJob(submittedAt: number): NewJob {
+  return { name: 't', owner: 'ann', project: null, priority: 0, spec: { run: 'true' } as TaskSpec, choices: [0], secrets: {}, backend: 'local', workdirArchive: null, submittedAt };
+}
+
+describe('postgres store', () => {
+  it('migrates once when several servers start at once on a new schema', async () => {
+    const schema = await freshSchema();
+    const stores = await Promise.all([1, 2, 3].map(() => openPostgresStore(url, { schema })));
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query(`SELECT version FROM "${schema}".schema_migrations`);
+      expect(rows).toEqual([{ version: 1 }]);
+    } finally {
+      await client.end();
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('gives a GPU to exactly one of two servers racing for it', async () => {
+    const schema = await freshSchema();
+    const [one, two] = await Promise.all([openPostgresStore(url, { schema }), openPostgresStore(url, { schema })]);
+    const a = await one!.submitJob(newJob(1));
+    const b = await two!.submitJob(newJob(2));
+    const place = (store: typeof one, jobId: number) =>
+      store!.transition({
+        jobId, from: 'PENDING', to: 'STARTING', reason: 'placed', at: 3, set: { attempt: 1 },
+        newAttempt: { jobId, attempt: 1, backend: 'local', node: 'n1', gpus: [0], cpus: 1, memoryGb: 0, handle: {}, logPath: null, startedAt: 3 },
+        hold: [{ backend: 'local', node: 'n1', gpuIndex: 0 }],
+      });
+    const results = await Promise.allSettled([place(one, a.id), place(two, b.id)]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.find((r) => r.status === 'rejected');
+    expect(refused?.reason).toMatchObject({ code: 'CONFLICT' });
+    const holds = await one!.listHolds();
+    expect(holds).toHaveLength(1);
+    expect(await one!.listOpenAttempts()).toHaveLength(1);
+    expect((await one!.getJob(holds[0]!.jobId))?.state).toBe('STARTING');
+    await Promise.all([one!.close(), two!.close()]);
+  });
+
+  it('keeps epoch-millisecond times and fractional CPUs exactly, as numbers', async () => {
+    const store = await openPostgresStore(url, { schema: await freshSchema() });
+    const now = 1_760_000_000_123;
+    const job = await store.submitJob(newJob(now));
+    await store.transition({
+      jobId: job.id, from: 'PENDING', to: 'STARTING', reason: 'placed', at: now + 1, set: { attempt: 1 },
+      newAttempt: { jobId: job.id, attempt: 1, backend: 'local', node: null, gpus: [], cpus: 1.5, memoryGb: 0.25, handle: {}, logPath: null, startedAt: now + 1 },
+    });
+    expect((await store.getJob(job.id))?.submittedAt).toBe(now);
+    expect(await store.getAttempt(job.id, 1)).toMatchObject({ startedAt: now + 1, cpus: 1.5, memoryGb: 0.25 });
+    expect(await store.countJobs()).toBe(1);
+    expect(await store.listJobs({ states: [] })).toEqual([]);
+    // BIGINT as number is this store's own setting: pg's global parser still returns text.
+    expect(pg.types.getTypeParser(pg.types.builtins.INT8)('9007199254740993')).toBe('9007199254740993');
+    await store.close();
+  });
+
+  it('says how to install PostgreSQL when its binaries are missing', () => {
+    expect(() => findPostgresBin('/nonexistent/postgresql')).toThrow(NOT_INSTALLED);
+  });
+});
