@@ -16,6 +16,9 @@ export interface ServerConfig {
   pollIntervalMs: number;
   maxUploadBytes: number;
   owner: string;
+  /** PostgreSQL instead of the embedded SQLite (STINT_DATABASE_URL), in schema `databaseSchema`. */
+  databaseUrl: string | undefined;
+  databaseSchema: string;
 }
 
 export interface ServerFlags {
@@ -24,6 +27,8 @@ export interface ServerFlags {
   port?: string;
   gpus?: string;
   killGrace?: string;
+  /** Overrides STINT_DATABASE_URL (tests). */
+  databaseUrl?: string;
 }
 
 export function stintHome(flag?: string): string {
@@ -40,7 +45,15 @@ export function serverConfig(flags: ServerFlags): Readonly<ServerConfig> {
     pollIntervalMs: 1000,
     maxUploadBytes: 100 * 1024 * 1024,
     owner: currentUser(),
+    databaseUrl: databaseUrl(flags.databaseUrl ?? (process.env.STINT_DATABASE_URL || undefined)),
+    databaseSchema: process.env.STINT_DATABASE_SCHEMA || 'stint',
   });
+}
+
+function databaseUrl(url: string | undefined): string | undefined {
+  if (url === undefined || /^postgres(ql)?:\/\//.test(url)) return url;
+  const shown = url.replace(/\/\/[^@/]*@/, '//***@');
+  throw new StintError('INVALID_REQUEST', `STINT_DATABASE_URL: "${shown}" is not a PostgreSQL URL; expected postgres://user:password@host:5432/database (leave it unset for the embedded SQLite)`, { field: 'STINT_DATABASE_URL' });
 }
 
 export interface ClientConfig {

@@ -33,7 +33,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   await mkdir(config.home, { recursive: true, mode: 0o700 });
   const logger = pino({ level: 'info' }, pino.destination({ dest: join(config.home, 'server.log'), sync: false, mkdir: true }));
   const token = await ensureToken(config.home);
-  const store = await openSqliteStore(join(config.home, 'stint.db'));
+  const store = await openStore(config);
   const local = await createLocalBackend({ name: 'local', home: config.home, fakeGpus: config.fakeGpus });
   const backends = [local];
   const clock = systemClock;
@@ -72,6 +72,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       logger.flush();
     },
   };
+}
+
+/** SQLite in $STINT_HOME by default; PostgreSQL (loaded only then) when a database URL is set. */
+async function openStore(config: ServerConfig): Promise<Store> {
+  if (config.databaseUrl === undefined) return openSqliteStore(join(config.home, 'stint.db'));
+  const { openPostgresStore } = await import('../store/postgres/store.js');
+  return openPostgresStore(config.databaseUrl, { schema: config.databaseSchema });
 }
 
 function listenError(error: unknown, config: ServerConfig): unknown {
