@@ -1,0 +1,65 @@
+// The fair-share core: decayed usage (usage.ts), the share tree and its report (tree.ts), the Fair
+// Tree ranking (fair-tree.ts), multifactor job priority (priority.ts) and the order of one
+// scheduling pass (pass-order.ts).
+// Pure: no I/O, no clock; the scheduler and the simulator feed the same functions.
+
+export {
+  DAY_MS,
+  DEFAULT_BILLING,
+  DEFAULT_HALF_LIFE_MS,
+  DEFAULT_PROJECT,
+  DEFAULT_USAGE_CONFIG,
+  HOUR_MS,
+  advance,
+  billingRate,
+  charge,
+  chargeInterval,
+  consumed,
+  decay,
+  decayFactor,
+  foldFinished,
+  memberUsage,
+  usageAt,
+  type Allocation,
+  type AttemptUsage,
+  type BillingWeights,
+  type DecayedUsage,
+  type MemberAccumulator,
+  type MemberUsage,
+  type UsageConfig,
+  type UsageTable,
+} from './usage.js';
+export {
+  DEFAULT_FAIR_SHARE_OPTIONS,
+  DEFAULT_IN_USE_CHARGE_MS,
+  DEFAULT_SHARES,
+  buildShareTree,
+  effectiveUsage,
+  fairShare,
+  projectShares,
+  usageTotals,
+  userShares,
+  type FairShare,
+  type FairShareOptions,
+  type Member,
+  type MemberShare,
+  type ShareTree,
+  type ShareTreeInput,
+} from './tree.js';
+export {
+  DEFAULT_MAX_AGE_MS,
+  DEFAULT_PRIORITY_CONFIG,
+  DEFAULT_WEIGHTS,
+  ageFactor,
+  explicitFactor,
+  multifactorPriority,
+  sizeFactor,
+  staticPriority,
+  type JobPriority,
+  type PriorityConfig,
+  type PriorityContext,
+  type PriorityFactors,
+  type PriorityJob,
+  type PriorityWeights,
+} from './priority.js';
+export { FairPassOrder, passPriority, type PassInput, type PassJob } from './pass-order.js';
