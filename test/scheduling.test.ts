@@ -62,6 +62,9 @@ run: "true"
     expect(job.state).toBe('PENDING');
     expect(job.waitReason).toMatch(/A100/);
     expect(job.estimatedStartAt).not.toBeNull();
+    expect(job.user).toBe(job.owner);
+    expect(job.priorityScore).toBeGreaterThan(0);
+    expect(job.priorityFactors).toEqual({ fairShare: expect.any(Number), age: expect.any(Number), explicit: 0.5, size: 0.25 });
     await s.client.cancel(big.id!);
     await s.client.cancel(waiting.id!);
     expect((await waitForJob(s.client, big.id!, isEnded)).state).toBe('CANCELLED');

@@ -19,6 +19,18 @@ import {
   UploadResponseSchema,
   type SubmitRequest,
 } from './schemas.js';
+import {
+  AddUserResponseSchema,
+  AuditListSchema,
+  CreateTokenResponseSchema,
+  MeSchema,
+  ProjectListSchema,
+  ProjectViewSchema,
+  RemoveUserResponseSchema,
+  RevokeTokenResponseSchema,
+  TokenListSchema,
+  UserListSchema,
+} from './admin-schemas.js';
 
 export interface ListQuery {
   all?: boolean;
@@ -65,6 +77,55 @@ export class StintClient {
 
   upload(archive: Buffer) {
     return this.call('POST', '/api/v1/uploads', UploadResponseSchema, { raw: archive, contentType: 'application/gzip' });
+  }
+
+  me() {
+    return this.call('GET', '/api/v1/me', MeSchema);
+  }
+
+  addUser(name: string, role: 'admin' | 'member' | 'viewer' = 'member') {
+    return this.call('POST', '/api/v1/admin/users', AddUserResponseSchema, { json: { name, role } });
+  }
+
+  listUsers(options: { all?: boolean } = {}) {
+    return this.call('GET', '/api/v1/admin/users', UserListSchema, { query: { all: options.all ? 'true' : undefined } });
+  }
+
+  removeUser(name: string) {
+    return this.call('DELETE', `/api/v1/admin/users/${encodeURIComponent(name)}`, RemoveUserResponseSchema);
+  }
+
+  /** A new token for the caller, or (admins) for `user`; the answer is the only place it appears. */
+  createToken(options: { user?: string; label?: string } = {}) {
+    return this.call('POST', '/api/v1/tokens', CreateTokenResponseSchema, { json: options });
+  }
+
+  listTokens(options: { user?: string } = {}) {
+    return this.call('GET', '/api/v1/tokens', TokenListSchema, { query: options });
+  }
+
+  revokeToken(id: number) {
+    return this.call('POST', `/api/v1/tokens/${id}/revoke`, RevokeTokenResponseSchema);
+  }
+
+  addProject(name: string) {
+    return this.call('POST', '/api/v1/admin/projects', ProjectViewSchema, { json: { name } });
+  }
+
+  listProjects() {
+    return this.call('GET', '/api/v1/admin/projects', ProjectListSchema);
+  }
+
+  setProjectMember(project: string, user: string, role: 'admin' | 'member' = 'member') {
+    return this.call('PUT', `/api/v1/admin/projects/${encodeURIComponent(project)}/members/${encodeURIComponent(user)}`, ProjectViewSchema, { json: { role } });
+  }
+
+  removeProjectMember(project: string, user: string) {
+    return this.call('DELETE', `/api/v1/admin/projects/${encodeURIComponent(project)}/members/${encodeURIComponent(user)}`, ProjectViewSchema);
+  }
+
+  audit(query: { limit?: number; before?: number } = {}) {
+    return this.call('GET', '/api/v1/admin/audit', AuditListSchema, { query });
   }
 
   private async call<S extends z.ZodTypeAny>(

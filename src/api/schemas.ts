@@ -17,8 +17,14 @@ export const JobSchema = z.object({
   id: z.number().int(),
   name: z.string().nullable(),
   owner: z.string(),
+  user: z.string().describe('the submitting user (same as owner)'),
   project: z.string().nullable(),
-  priority: z.number().int(),
+  priority: z.number().int().describe("the task's explicit priority key"),
+  priorityScore: z.number().nullable().describe('pending jobs: the multifactor priority the queue is ordered by'),
+  priorityFactors: z
+    .object({ fairShare: z.number(), age: z.number(), explicit: z.number(), size: z.number() })
+    .nullable()
+    .describe('pending jobs: each normalised factor in [0, 1] (see docs/fair-share.md)'),
   state: JobStateSchema,
   reason: z.string().nullable(),
   exitCode: z.number().int().nullable(),

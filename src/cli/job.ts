@@ -36,7 +36,7 @@ export function renderJob(job: JobDetailView, now: number, style: Style): string
   lines.push(
     ['Owner', job.owner + (job.project ? ` / ${job.project}` : '')],
     ['Resources', job.resources],
-    ['Priority', String(job.priority)],
+    ['Priority', describePriority(job)],
     ['Max runtime', job.maxRuntimeSeconds === null ? 'none' : `${job.maxRuntimeSeconds} s`],
     ['Backend', job.backend ? `${job.backend}${job.node ? ` on ${job.node}` : ''}` : '-'],
     ['GPUs', job.gpus.length > 0 ? job.gpus.join(', ') : '-'],
@@ -60,4 +60,12 @@ export function renderJob(job: JobDetailView, now: number, style: Style): string
     style,
   );
   return `${head}\n\n${events}${attempts}`;
+}
+
+/** "12034 (fair share 0.50, age 0.01, explicit 0.50 from priority 0, size 0.25)" for a pending job. */
+function describePriority(job: JobDetailView): string {
+  const f = job.priorityFactors;
+  if (job.priorityScore === null || f === null) return `${job.priority} (explicit)`;
+  const n = (x: number) => x.toFixed(2);
+  return `${Math.round(job.priorityScore)} (fair share ${n(f.fairShare)}, age ${n(f.age)}, explicit ${n(f.explicit)} from priority ${job.priority}, size ${n(f.size)})`;
 }

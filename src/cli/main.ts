@@ -12,6 +12,7 @@ import { registerJob } from './job.js';
 import { registerLogs } from './logs.js';
 import { registerCancel } from './cancel.js';
 import { registerGpus } from './gpus.js';
+import { registerAdmin } from './admin.js';
 
 const INPUT_ERRORS = new Set(['INVALID_SPEC', 'INVALID_REQUEST', 'UNSUPPORTED_FEATURE', 'UNSATISFIABLE', 'WORKDIR_TOO_LARGE', 'NOT_FOUND']);
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerLogs(program);
   registerCancel(program);
   registerGpus(program);
+  registerAdmin(program);
   return program;
 }
 

@@ -33,13 +33,14 @@ export function renderQueue(jobs: readonly JobView[], now: number, style: Style)
     job.name ?? '-',
     job.owner,
     paintState(style, job.state),
+    job.priorityScore === null ? '-' : String(Math.round(job.priorityScore)),
     job.resources,
     job.gpus.length > 0 ? job.gpus.join(',') : '-',
     relativeTime(job.submittedAt, now),
     elapsed(job.startedAt, job.endedAt, now),
     describeWhy(job, now),
   ]);
-  return table(['ID', 'NAME', 'USER', 'STATE', 'RESOURCES', 'GPUS', 'SUBMITTED', 'RUNTIME', 'REASON'], rows, style);
+  return table(['ID', 'NAME', 'USER', 'STATE', 'PRIO', 'RESOURCES', 'GPUS', 'SUBMITTED', 'RUNTIME', 'REASON'], rows, style);
 }
 
 function describeWhy(job: JobView, now: number): string {

@@ -5,12 +5,14 @@
 
 import type { Clock } from '../core/clock.js';
 import type { WaitInfo } from '../core/policy/types.js';
+import type { JobPriority } from '../core/fairshare/index.js';
 import type { Backend } from '../backends/backend.js';
 import type { Store } from '../store/types.js';
 import type { JobTransitions } from './transitions.js';
 import { loadActive, reconcile, type SignalLedger } from './reconcile.js';
 import { placePending } from './place.js';
 import { PendingQueue } from './pending-queue.js';
+import { FairShareOrder } from './fair-order.js';
 import type { JobRow } from '../store/types.js';
 
 /** How often waiting jobs get a fresh explanation (why they wait, expected start). */
@@ -43,6 +45,7 @@ export interface SchedulerResources {
 
 export class Scheduler {
   private waiting = new Map<number, WaitInfo>();
+  private priorities = new Map<number, JobPriority>();
   private explainedAt = Number.NEGATIVE_INFINITY;
   private readonly signals: SignalLedger = new Map();
   private readonly launching = new Set<number>();
@@ -53,9 +56,11 @@ export class Scheduler {
   private idle: Promise<void> = Promise.resolve();
   private readonly queue: PendingQueue;
   private readonly launches = new Set<Promise<void>>();
+  private readonly fairShare: FairShareOrder;
 
   constructor(private readonly res: SchedulerResources) {
     this.queue = new PendingQueue(res.store, res.clock, QUEUE_RESYNC_MS);
+    this.fairShare = new FairShareOrder(res.store, res.clock);
     res.transitions.onChange((change) => {
       if (change.from === 'PENDING') this.queue.remove(change.jobId);
       if (change.to === 'PENDING') this.queue.invalidate();
@@ -103,16 +108,27 @@ export class Scheduler {
     return this.waiting.get(jobId);
   }
 
+  /** A pending job's multifactor priority and its factors, from the latest explained pass. */
+  priorityOf(jobId: number): JobPriority | undefined {
+    return this.priorities.get(jobId);
+  }
+
   /** Runs one pass now (tests and the simulator drive the loop this way). */
   async pass(): Promise<void> {
     const { store, backends, clock, transitions, logger, config } = this.res;
     const active = await loadActive(store);
     const view = await reconcile({ store, backends, clock, transitions, logger, killGraceMs: config.killGraceMs, signals: this.signals, launching: this.launching }, active);
+    if (view !== active) {
+      const still = new Set(view.open);
+      this.fairShare.recordEnded(active.open.filter((a) => !still.has(a)).map((attempt) => ({ attempt, job: active.jobs.get(attempt.jobId) })));
+    }
     const now = clock.now();
     const explain = now - this.explainedAt >= EXPLAIN_EVERY_MS;
-    const waiting = await placePending({ store, backends, clock, transitions, logger, launching: this.launching, queue: this.queue, wake: () => this.wake(), track: (launch) => this.track(launch) }, view, explain);
+    const priorities = new Map<number, JobPriority>();
+    const waiting = await placePending({ store, backends, clock, transitions, logger, launching: this.launching, queue: this.queue, wake: () => this.wake(), track: (launch) => this.track(launch), fairShare: this.fairShare, priorities }, view, explain);
     if (waiting) {
       this.waiting = waiting;
+      this.priorities = priorities;
       this.explainedAt = now;
     }
   }

@@ -11,6 +11,8 @@ import type { AttemptRow, JobRow, Store } from '../store/types.js';
 import type { Logger } from './loop.js';
 import type { PendingQueue } from './pending-queue.js';
 import type { ActiveView } from './reconcile.js';
+import type { FairShareOrder } from './fair-order.js';
+import type { JobPriority } from '../core/fairshare/index.js';
 import type { JobTransitions } from './transitions.js';
 
 export interface PlaceDeps {
@@ -25,6 +27,9 @@ export interface PlaceDeps {
   wake: () => void;
   /** Keeps a background launch, so stopping waits for it. */
   track: (launch: Promise<void>) => void;
+  fairShare: FairShareOrder;
+  /** Filled with each pending job's priority on passes that explain. */
+  priorities: Map<number, JobPriority>;
 }
 
 /**
@@ -42,7 +47,11 @@ export async function placePending(deps: PlaceDeps, view: ActiveView, explain: b
     const mine = pending.filter((j) => j.row.backend === backend.name);
     if (mine.length === 0) continue;
     const cluster = await clusterState(backend, open, active);
-    const result = plan(mine.map((j) => j.pending), cluster, deps.clock.now(), { explain });
+    const pendingJobs = mine.map((j) => j.pending);
+    const running = open.map((attempt) => ({ attempt, job: active.get(attempt.jobId) }));
+    const gpus = cluster.nodes.reduce((sum, node) => sum + node.gpus.filter((g) => g.healthy).length, 0);
+    const order = await deps.fairShare.order(pendingJobs, running, gpus, explain ? deps.priorities : undefined);
+    const result = plan(pendingJobs, cluster, deps.clock.now(), { explain, order });
     for (const [id, info] of result.waiting) waiting.set(id, info);
     const byId = new Map(mine.map((j) => [j.row.id, j.row]));
     // GPUs are held once `start` returns; the processes are started in the background so the next

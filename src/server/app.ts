@@ -1,9 +1,9 @@
 // The HTTP application: Fastify with the zod schemas of src/api as validators and as the source of
-// the OpenAPI document, token authentication on /api/v1, and one error handler that turns every
-// failure into {code, message, details}: a StintError keeps its code, a schema failure names the
-// field, anything unexpected is a 500 INTERNAL without a stack trace.
+// the OpenAPI document, token authentication on /api/v1 (every call resolves its bearer token to a
+// user, attached as request.user; see auth.ts), and one error handler that turns every failure
+// into {code, message, details}: a StintError keeps its code, a schema failure names the field,
+// anything unexpected is a 500 INTERNAL without a stack trace.
 
-import { timingSafeEqual } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -13,6 +13,9 @@ import { registerJobRoutes } from './routes/jobs.js';
 import { registerGpuRoutes } from './routes/gpus.js';
 import { registerUploadRoutes } from './routes/uploads.js';
 import { registerLogRoutes } from './routes/logs.js';
+import { registerAdminRoutes } from './routes/admin.js';
+import { registerTokenRoutes } from './routes/tokens.js';
+import { Authenticator } from './auth.js';
 import { VERSION } from '../version.js';
 
 export async function buildApp(res: ServerResources): Promise<FastifyInstance> {
@@ -21,7 +24,7 @@ export async function buildApp(res: ServerResources): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: 'stint API', description: 'Jobs, GPUs and logs of a stint server.', version: VERSION },
+      info: { title: 'stint API', description: 'Jobs, GPUs, logs, users, tokens, projects and the audit log of a stint server.', version: VERSION },
       components: { securitySchemes: { token: { type: 'http', scheme: 'bearer' } } },
       security: [{ token: [] }],
     },
@@ -36,8 +39,10 @@ export async function buildApp(res: ServerResources): Promise<FastifyInstance> {
     const error = new StintError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}; see /api/openapi.json`);
     void reply.status(404).send(error.toJSON());
   });
+  const auth = new Authenticator(res.store.users, res.clock);
+  app.decorateRequest('user', null);
   app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/api/v1/')) authenticate(res.token, request.headers.authorization);
+    if (request.url.startsWith('/api/v1/')) request.user = await auth.authenticate(request.headers.authorization);
   });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
@@ -45,19 +50,9 @@ export async function buildApp(res: ServerResources): Promise<FastifyInstance> {
   registerLogRoutes(app, res);
   registerGpuRoutes(app, res);
   registerUploadRoutes(app, res);
+  registerTokenRoutes(app, res, auth);
+  registerAdminRoutes(app, res, auth);
   return app;
-}
-
-function authenticate(token: string, header: string | undefined): void {
-  const given = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
-  const expected = Buffer.from(token);
-  const actual = Buffer.from(given);
-  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
-    throw new StintError(
-      'UNAUTHORIZED',
-      given ? 'the API token is not valid for this server' : 'an API token is required: send "Authorization: Bearer <token>" (the token is in $STINT_HOME/token on the server machine)',
-    );
-  }
 }
 
 function toStintError(error: FastifyError): StintError {

@@ -14,9 +14,6 @@ export interface ServerResources {
   transitions: JobTransitions;
   scheduler: Scheduler;
   logger: Logger;
-  token: string;
-  /** The user jobs are attributed to (single-user mode: the machine's user). */
-  owner: string;
   uploadsDir: string;
   maxUploadBytes: number;
 }

@@ -1,7 +1,8 @@
 // The composition root of `stint server`: prepares $STINT_HOME (database, token, uploads), chooses
-// the adapters (SQLite store, local backend, system clock), starts the scheduler and the HTTP
-// server, and writes server.json so the CLI on this machine finds it. Stopping is graceful; a
-// kill -9 loses nothing, because every accepted job is already in the database.
+// the adapters (SQLite store, local backend, system clock), makes the server's user the admin on
+// an empty users table (single-user mode), starts the scheduler and the HTTP server, and writes
+// server.json so the CLI on this machine finds it. Stopping is graceful; a kill -9 loses nothing,
+// because every accepted job is already in the database.
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { JobTransitions } from '../scheduler/transitions.js';
 import { openSqliteStore } from '../store/sqlite/store.js';
 import type { Store } from '../store/types.js';
 import { buildApp } from './app.js';
+import { bootstrapSingleUser } from './auth.js';
 
 export interface RunningServer {
   url: string;
@@ -34,14 +36,15 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const logger = pino({ level: 'info' }, pino.destination({ dest: join(config.home, 'server.log'), sync: false, mkdir: true }));
   const token = await ensureToken(config.home);
   const store = await openStore(config);
+  const bootstrap = await bootstrapSingleUser(store.users, config.owner, token, systemClock.now());
+  if (bootstrap !== 'unchanged') logger.info({ user: config.owner, bootstrap }, 'the token in $STINT_HOME/token is now the admin token of the server\'s user');
   const local = await createLocalBackend({ name: 'local', home: config.home, fakeGpus: config.fakeGpus });
   const backends = [local];
   const clock = systemClock;
   const transitions = new JobTransitions(store, clock);
   const scheduler = new Scheduler({ store, backends, clock, transitions, logger, config: { killGraceMs: config.killGraceMs, pollIntervalMs: config.pollIntervalMs } });
   const app = await buildApp({
-    store, backends, clock, transitions, scheduler, logger, token,
-    owner: config.owner,
+    store, backends, clock, transitions, scheduler, logger,
     uploadsDir: join(config.home, 'uploads'),
     maxUploadBytes: config.maxUploadBytes,
   });

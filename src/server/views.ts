@@ -2,6 +2,7 @@
 // client sees of a job: secret values are masked here and never leave the server.
 
 import type { WaitInfo } from '../core/policy/types.js';
+import type { JobPriority } from '../core/fairshare/index.js';
 import type { TaskSpec } from '../core/spec/types.js';
 import type { AttemptRow, EventRow, JobRow } from '../store/types.js';
 import type { JobDetailView, JobView } from '../api/schemas.js';
@@ -28,14 +29,22 @@ export function describeResources(spec: TaskSpec): string {
   return choices.join(spec.ordered ? ' > ' : ' | ');
 }
 
-export function jobView(job: JobRow, attempt: AttemptRow | undefined, wait: WaitInfo | undefined): JobView {
+function roundFactors(factors: JobPriority['factors']): JobPriority['factors'] {
+  const r = (n: number) => Math.round(n * 1000) / 1000;
+  return { fairShare: r(factors.fairShare), age: r(factors.age), explicit: r(factors.explicit), size: r(factors.size) };
+}
+
+export function jobView(job: JobRow, attempt: AttemptRow | undefined, wait: WaitInfo | undefined, rank?: JobPriority): JobView {
   const pending = job.state === 'PENDING';
   return {
     id: job.id,
     name: job.name,
     owner: job.owner,
+    user: job.owner,
     project: job.project,
     priority: job.priority,
+    priorityScore: pending && rank ? Math.round(rank.priority * 10) / 10 : null,
+    priorityFactors: pending && rank ? roundFactors(rank.factors) : null,
     state: job.state,
     reason: job.reason,
     exitCode: job.exitCode,
@@ -60,10 +69,11 @@ export function jobDetailView(
   attempts: readonly AttemptRow[],
   events: readonly EventRow[],
   wait: WaitInfo | undefined,
+  rank?: JobPriority,
 ): JobDetailView {
   const current = attempts.find((a) => a.attempt === job.attempt);
   return {
-    ...jobView(job, current, wait),
+    ...jobView(job, current, wait, rank),
     spec: maskSecrets(job.spec) as unknown as Record<string, unknown>,
     events: events.map((e) => ({ at: iso(e.at)!, from: e.fromState, to: e.toState, reason: e.reason })),
     attempts: attempts.map((a) => ({
@@ -78,4 +88,15 @@ export function jobDetailView(
       endReason: a.endReason,
     })),
   };
+}
+
+/**
+ * A job's detail for a caller who may not see its private parts (access.ts, rule
+ * job.details.owner-or-project-admin): the queue's view of it and its attempts; no events, and in
+ * place of the spec (envs, run, setup...) a marker naming the rule.
+ */
+export function redactedJobDetailView(job: JobRow, attempts: readonly AttemptRow[], wait: WaitInfo | undefined, rule: string, rank?: JobPriority): JobDetailView {
+  const view = jobDetailView(job, attempts, [], wait, rank);
+  const message = `only the job's owner, admins of its project and admins see its spec and events (rule ${rule})`;
+  return { ...view, spec: { redacted: true, rule, message }, events: [] };
 }

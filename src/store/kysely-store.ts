@@ -9,13 +9,15 @@ import { StintError } from '../core/errors.js';
 import type { JobState } from '../core/job-state.js';
 import { toAttemptRow, toEventRow, toJobRow } from './rows.js';
 import type { Database as Schema } from './schema.js';
-import type { AttemptRow, EventRow, GpuHold, JobFilter, JobRow, NewJob, Store, Transition } from './types.js';
+import type { AttemptRow, EndedAttemptUsage, EventRow, GpuHold, JobFilter, JobRow, NewJob, Store, Transition } from './types.js';
+import type { UserStore } from './users.js';
 
 export class KyselyStore implements Store {
   constructor(
     private readonly db: Kysely<Schema>,
     /** Whether a failed write was a second hold on a GPU (the dialect's unique-violation error). */
     private readonly isHoldConflict: (error: unknown) => boolean,
+    readonly users: UserStore,
   ) {}
 
   async submitJob(job: NewJob): Promise<JobRow> {
@@ -117,6 +119,24 @@ export class KyselyStore implements Store {
       .where('jobs.id', 'in', [...jobIds])
       .execute();
     return rows.map(toAttemptRow);
+  }
+
+  async listEndedAttemptsSince(sinceMs: number): Promise<EndedAttemptUsage[]> {
+    const rows = await this.db
+      .selectFrom('attempts')
+      .innerJoin('jobs', 'jobs.id', 'attempts.job_id')
+      .select(['jobs.owner', 'jobs.project', 'attempts.gpus', 'attempts.cpus', 'attempts.memory_gb', 'attempts.started_at', 'attempts.ended_at'])
+      .where('attempts.ended_at', '>=', sinceMs)
+      .execute();
+    return rows.map((r) => ({
+      owner: r.owner,
+      project: r.project,
+      gpus: (JSON.parse(r.gpus) as number[]).length,
+      cpus: r.cpus,
+      memoryGb: r.memory_gb,
+      startedAt: r.started_at,
+      endedAt: r.ended_at!,
+    }));
   }
 
   async listOpenAttempts(): Promise<AttemptRow[]> {

@@ -69,11 +69,55 @@ export interface SchemaMigrationsTable {
   applied_at: number;
 }
 
+export interface UsersTable {
+  id: Generated<number>;
+  name: string;
+  role: string;
+  created_at: number;
+  removed_at: number | null;
+}
+
+export interface TokensTable {
+  id: Generated<number>;
+  user_id: number;
+  /** SHA-256 hex of the token; the token itself is never stored. */
+  hash: string;
+  label: string | null;
+  created_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+export interface ProjectsTable {
+  name: string;
+  created_at: number;
+}
+
+export interface ProjectMembersTable {
+  project: string;
+  user_id: number;
+  role: string;
+}
+
+export interface AuditTable {
+  id: Generated<number>;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  details: string;
+}
+
 export interface Database {
   jobs: JobsTable;
   attempts: AttemptsTable;
   events: EventsTable;
   gpu_holds: GpuHoldsTable;
   meta: MetaTable;
+  users: UsersTable;
+  tokens: TokensTable;
+  projects: ProjectsTable;
+  project_members: ProjectMembersTable;
+  audit: AuditTable;
   schema_migrations: SchemaMigrationsTable;
 }

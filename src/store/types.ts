@@ -5,6 +5,7 @@
 
 import type { JobState, EndReason } from '../core/job-state.js';
 import type { TaskSpec } from '../core/spec/types.js';
+import type { UserStore } from './users.js';
 
 export interface JobRow {
   id: number;
@@ -48,6 +49,17 @@ export interface AttemptRow {
   exitCode: number | null;
   signal: string | null;
   endReason: EndReason | null;
+}
+
+/** What an ended attempt consumed, for usage accounting. */
+export interface EndedAttemptUsage {
+  owner: string;
+  project: string | null;
+  gpus: number;
+  cpus: number;
+  memoryGb: number;
+  startedAt: number;
+  endedAt: number;
 }
 
 export interface EventRow {
@@ -106,6 +118,8 @@ export interface Transition {
 }
 
 export interface Store {
+  /** Users, tokens, projects and the audit log (users.ts), on the same database. */
+  readonly users: UserStore;
   submitJob(job: NewJob): Promise<JobRow>;
   getJob(id: number): Promise<JobRow | null>;
   listJobs(filter?: JobFilter): Promise<JobRow[]>;
@@ -119,6 +133,8 @@ export interface Store {
   listCurrentAttempts(jobIds: readonly number[]): Promise<AttemptRow[]>;
   /** Attempts not yet ended, across all jobs: what the scheduler must poll. */
   listOpenAttempts(): Promise<AttemptRow[]>;
+  /** Attempts that ended at or after `sinceMs`, with their job's owner and project (fair-share usage). */
+  listEndedAttemptsSince(sinceMs: number): Promise<EndedAttemptUsage[]>;
   getAttempt(jobId: number, attempt: number): Promise<AttemptRow | null>;
   listEvents(jobId: number): Promise<EventRow[]>;
   listHolds(): Promise<GpuHold[]>;

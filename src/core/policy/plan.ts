@@ -40,13 +40,30 @@ interface Pass {
   readonly waits: { job: PendingJob; wait: WaitKind }[];
   /** Best fit now (made once per pass: one closure, not one per job). */
   readonly fitNow: (demand: Demand) => Fit | null;
+  readonly order: QueueOrder;
   /** Set together once the head is found. */
   head: { reservation: Reservation; held: WaitKind; fitAround: (demand: Demand) => Fit | null } | null;
+}
+
+/**
+ * The order a pass considers jobs in. The default is `orderQueue`; a fair-share order re-ranks
+ * after each placement (src/core/fairshare/pass-order.ts), so it is told of every job placed.
+ */
+export interface QueueOrder {
+  next(): PendingJob | undefined;
+  placed(job: PendingJob): void;
 }
 
 export interface PlanOptions {
   /** false: skip the WaitInfo of waiting jobs (a caller that placed jobs moments ago may reuse its last). */
   explain?: boolean;
+  order?: QueueOrder;
+}
+
+function sortedOrder(pending: readonly PendingJob[]): QueueOrder {
+  const sorted = orderQueue(pending);
+  let index = 0;
+  return { next: () => sorted[index++], placed: () => undefined };
 }
 
 export function plan(pending: readonly PendingJob[], cluster: ClusterState, now: number, options: PlanOptions = {}): Plan {
@@ -60,9 +77,10 @@ export function plan(pending: readonly PendingJob[], cluster: ClusterState, now:
     placements: [],
     waits: [],
     fitNow: (demand) => capacity.findBest(demand),
+    order: options.order ?? sortedOrder(pending),
     head: null,
   };
-  for (const job of orderQueue(pending)) consider(pass, job);
+  for (let job = pass.order.next(); job !== undefined; job = pass.order.next()) consider(pass, job);
   const waiting = options.explain === false ? new Map<number, WaitInfo>() : explainWaits(pass);
   return { placements: pass.placements, waiting, reservation: publicReservation(pass) };
 }
@@ -115,6 +133,7 @@ function place(pass: Pass, job: PendingJob, choice: Choice, backfilled: boolean,
   pass.placements.push({ jobId: job.id, node, gpuIndices, cpus, memoryGb, demandIndex, backfilled });
   const endsAt = job.runtimeLimitMs === null ? Infinity : pass.now + job.runtimeLimitMs;
   pass.holds.push({ node: fit.node, gpuIndices, cpus, memoryGb, endsAt });
+  pass.order.placed(job);
 }
 
 function estimateFor(estimator: StartEstimator, job: PendingJob, wait: WaitKind): number | null {

@@ -23,6 +23,9 @@ export interface PendingJob {
   ordered: boolean;
   /** How long the job may run (its max_runtime), used for reservations and backfill; null = unknown. */
   runtimeLimitMs: number | null;
+  /** Who and which project it is for (fair share); absent in traces without tenants. */
+  user?: string;
+  project?: string;
 }
 
 export interface RunningJob {

@@ -1,10 +1,13 @@
 // Job routes: submit (or dry-run), list, show, cancel. Handlers are thin: they validate with the
-// shared schemas and call the submission service and the store.
+// shared schemas, check the caller's rights (access.ts) and call the submission service and the
+// store. Invariants: a job is owned by the user who submitted it; everyone sees the queue; a job's
+// spec and events go only to callers with a grant (others get a redacted detail, not a 403);
+// cancelling another user's job is recorded in the audit log.
 
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { StintError } from '../../core/errors.js';
-import { JOB_STATES, type JobState } from '../../core/job-state.js';
+import { isTerminal, JOB_STATES, type JobState } from '../../core/job-state.js';
 import {
   CancelResponseSchema,
   ErrorBodySchema,
@@ -16,10 +19,14 @@ import {
   SubmitResponseSchema,
 } from '../../api/schemas.js';
 import { cancelJob, submitTask, type SubmissionDeps } from '../../scheduler/submissions.js';
+import { assertCanCancel, assertCanSubmit, canSeeJobDetails, RULES } from '../access.js';
+import { recordAudit } from '../audit.js';
+import { callerOf } from '../auth.js';
+import type { JobRow } from '../../store/types.js';
 import type { ServerResources } from '../resources.js';
-import { jobDetailView, jobView, maskSecrets } from '../views.js';
+import { jobDetailView, jobView, maskSecrets, redactedJobDetailView } from '../views.js';
 
-const errors = { 400: ErrorBodySchema, 404: ErrorBodySchema, 422: ErrorBodySchema };
+const errors = { 400: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 422: ErrorBodySchema };
 
 export function submissionDeps(res: ServerResources): SubmissionDeps {
   return {
@@ -40,7 +47,9 @@ export function registerJobRoutes(app: FastifyInstance, res: ServerResources): v
   api.post('/api/v1/jobs', {
     schema: { summary: 'Submit a task file (or dry-run it)', body: SubmitRequestSchema, response: { 200: SubmitResponseSchema, 201: SubmitResponseSchema, ...errors } },
   }, async (request, reply) => {
-    const result = await submitTask(deps, request.body, res.owner);
+    const caller = callerOf(request);
+    assertCanSubmit(caller);
+    const result = await submitTask(deps, request.body, caller.name);
     const job = result.job ? jobView(result.job, undefined, undefined) : null;
     void reply.status(job ? 201 : 200);
     return {
@@ -58,21 +67,41 @@ export function registerJobRoutes(app: FastifyInstance, res: ServerResources): v
     const states = parseStates(request.query.state, request.query.all === 'true');
     const rows = await res.store.listJobs({ states, limit: request.query.limit ?? 1000, beforeId: request.query.before });
     const attempts = new Map((await res.store.listCurrentAttempts(rows.map((r) => r.id))).map((a) => [a.jobId, a]));
-    return { jobs: rows.map((r) => jobView(r, attempts.get(r.id), res.scheduler.waitInfo(r.id))) };
+    return { jobs: rows.map((r) => jobView(r, attempts.get(r.id), res.scheduler.waitInfo(r.id), res.scheduler.priorityOf(r.id))) };
   });
 
   api.get('/api/v1/jobs/:id', {
-    schema: { summary: 'One job with its spec, events and attempts', params: IdParamsSchema, response: { 200: JobDetailSchema, 404: ErrorBodySchema } },
+    schema: {
+      summary: "One job with its spec, events and attempts (spec and events only for its owner, its project's admins and admins; others get spec {redacted, rule} and no events)",
+      params: IdParamsSchema, response: { 200: JobDetailSchema, 404: ErrorBodySchema },
+    },
   }, async (request) => {
-    const job = await res.store.getJob(request.params.id);
-    if (!job) throw new StintError('NOT_FOUND', `job ${request.params.id} does not exist`, { id: request.params.id });
+    const job = await existingJob(res, request.params.id);
+    const wait = res.scheduler.waitInfo(job.id);
+    const rank = res.scheduler.priorityOf(job.id);
+    if (!canSeeJobDetails(callerOf(request), job)) return redactedJobDetailView(job, await res.store.listAttempts(job.id), wait, RULES.jobDetails, rank);
     const [attempts, events] = await Promise.all([res.store.listAttempts(job.id), res.store.listEvents(job.id)]);
-    return jobDetailView(job, attempts, events, res.scheduler.waitInfo(job.id));
+    return jobDetailView(job, attempts, events, wait, rank);
   });
 
   api.post('/api/v1/jobs/:id/cancel', {
-    schema: { summary: 'Cancel a job: pending ones at once, running ones with SIGTERM then SIGKILL', params: IdParamsSchema, response: { 200: CancelResponseSchema, 404: ErrorBodySchema } },
-  }, async (request) => cancelJob(deps, request.params.id));
+    schema: { summary: 'Cancel a job: pending ones at once, running ones with SIGTERM then SIGKILL', params: IdParamsSchema, response: { 200: CancelResponseSchema, 403: ErrorBodySchema, 404: ErrorBodySchema } },
+  }, async (request) => {
+    const caller = callerOf(request);
+    const job = await existingJob(res, request.params.id);
+    const grant = assertCanCancel(caller, job);
+    const outcome = await cancelJob(deps, job.id);
+    if (job.owner !== caller.name && !isTerminal(job.state)) {
+      await recordAudit({ users: res.store.users, clock: res.clock }, caller, 'job.cancel', `job/${job.id}`, { owner: job.owner, project: job.project, as: grant, state: job.state });
+    }
+    return outcome;
+  });
+}
+
+async function existingJob(res: ServerResources, id: number): Promise<JobRow> {
+  const job = await res.store.getJob(id);
+  if (!job) throw new StintError('NOT_FOUND', `job ${id} does not exist`, { id });
+  return job;
 }
 
 const ACTIVE: JobState[] = ['PENDING', 'STARTING', 'RUNNING'];

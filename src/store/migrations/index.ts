@@ -3,6 +3,7 @@
 // each dialect; they must create the same tables, columns and indexes (each adapter picks its own).
 
 import { migration001 } from './001_jobs.js';
+import { migration002 } from './002_users.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -12,4 +13,4 @@ export interface Migration {
   statements: Record<Dialect, string[]>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002];

@@ -1,13 +1,16 @@
-// Runs the store contract against a real PostgreSQL: the database STINT_TEST_DATABASE_URL names,
-// or else a throwaway cluster started from the installed binaries (test/postgres/server.ts). Each
-// store location is a schema of its own, so runs never see each other's rows. Also checks what
-// only a shared server can get wrong: servers starting at once, and racing for a GPU.
+// Runs the store and users contracts against a real PostgreSQL: the database
+// STINT_TEST_DATABASE_URL names, or else a throwaway cluster started from the installed binaries
+// (test/postgres/server.ts). Each store location is a schema of its own, so runs never see each
+// other's rows. Also checks what only a shared server can get wrong: servers starting at once,
+// and racing for a GPU.
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropSchemas, findPostgresBin, NOT_INSTALLED, startTestPostgres, type TestPostgres } from '../../../test/postgres/server.js';
 import type { TaskSpec } from '../../core/spec/types.js';
-import { storeContract } from '../store.contract.js';
+import { MIGRATIONS } from '../migrations/index.js';
+import { storeContract, type StoreFactory } from '../store.contract.js';
+import { usersContract } from '../users.contract.js';
 import type { NewJob } from '../types.js';
 import { openPostgresStore } from './store.js';
 
@@ -37,10 +40,13 @@ async function freshSchema(): Promise<string> {
   return schema;
 }
 
-storeContract('postgres', {
+const postgres: StoreFactory = {
   open: (schema) => openPostgresStore(url, { schema }),
   freshLocation: freshSchema,
-});
+};
+
+storeContract('postgres', postgres);
+usersContract('postgres', postgres);
 
 /** The store keeps the spec as opaque JSON; these tests need none of its fields. */
 function newJob(submittedAt: number): NewJob {
@@ -55,11 +61,21 @@ describe('postgres store', () => {
     await client.connect();
     try {
       const { rows } = await client.query(`SELECT version FROM "${schema}".schema_migrations`);
-      expect(rows).toEqual([{ version: 1 }]);
+      expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
     } finally {
       await client.end();
       await Promise.all(stores.map((s) => s.close()));
     }
+  });
+
+  it('bootstraps one admin when servers start at once on an empty database', async () => {
+    const schema = await freshSchema();
+    const stores = await Promise.all([1, 2, 3].map(() => openPostgresStore(url, { schema })));
+    const results = await Promise.all(stores.map((s, i) => s.users.bootstrapAdmin('root', `hash-${i}`, 1)));
+    expect(results.filter((r) => r === 'created')).toHaveLength(1);
+    expect((await stores[0]!.users.listUsers()).map((u) => u.name)).toEqual(['root']);
+    expect((await stores[0]!.users.findActiveToken(`hash-${results.indexOf('created')}`))?.user.role).toBe('admin');
+    await Promise.all(stores.map((s) => s.close()));
   });
 
   it('gives a GPU to exactly one of two servers racing for it', async () => {

@@ -8,6 +8,7 @@
 import pg from 'pg';
 import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import { KyselyStore } from '../kysely-store.js';
+import { KyselyUserStore } from '../kysely-users.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import type { Database as Schema } from '../schema.js';
 import type { Store } from '../types.js';
@@ -41,7 +42,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     await db.destroy();
     throw error;
   }
-  return new KyselyStore(db, isGpuHoldConflict);
+  return new KyselyStore(db, isGpuHoldConflict, new KyselyUserStore(db, isUniqueViolation));
 }
 
 /**
@@ -82,6 +83,11 @@ async function migrate(db: Kysely<Schema>, schema: string | undefined): Promise<
         .execute();
     }
   });
+}
+
+/** Any unique violation (SQLSTATE 23505): a user name, project or token hash taken. */
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '23505';
 }
 
 /** A unique violation (SQLSTATE 23505) on gpu_holds: another job holds one of the GPUs. */

@@ -1,11 +1,15 @@
-// Runs the store contract against the real SQLite engine, in temporary files.
+// Runs the store contract and the users contract against the real SQLite engine, in temporary files.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { storeContract } from '../store.contract.js';
+import { storeContract, type StoreFactory } from '../store.contract.js';
+import { usersContract } from '../users.contract.js';
 import { openSqliteStore } from './store.js';
 
-storeContract('sqlite', {
+const sqlite: StoreFactory = {
   open: (location) => openSqliteStore(location),
   freshLocation: async () => join(await mkdtemp(join(tmpdir(), 'stint-store-')), 'stint.db'),
-});
+};
+
+storeContract('sqlite', sqlite);
+usersContract('sqlite', sqlite);

@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { KyselyStore } from '../kysely-store.js';
+import { KyselyUserStore } from '../kysely-users.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import type { Database as Schema } from '../schema.js';
 import type { Store } from '../types.js';
@@ -19,7 +20,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
   raw.pragma('busy_timeout = 5000');
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   await migrate(db);
-  return new KyselyStore(db, isUniqueViolation);
+  return new KyselyStore(db, isUniqueViolation, new KyselyUserStore(db, isUniqueViolation));
 }
 
 /**

@@ -1,0 +1,166 @@
+// Admin routes: users (add, list, remove), projects (add, list, members) and the audit log.
+// Handlers are thin: check the rule (access.ts), call the user store, record the action, answer.
+// Invariants: a new user's token is in the add answer only; removing a user revokes its tokens
+// and empties the token cache before answering; the last admin cannot be removed; every change
+// here is in the audit log.
+
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  AddProjectRequestSchema,
+  AddUserRequestSchema,
+  AddUserResponseSchema,
+  AuditListSchema,
+  AuditQuerySchema,
+  MemberParamsSchema,
+  ProjectListSchema,
+  ProjectViewSchema,
+  RemoveUserResponseSchema,
+  SetMemberRequestSchema,
+  UserListQuerySchema,
+  UserListSchema,
+  UserParamsSchema,
+} from '../../api/admin-schemas.js';
+import { ErrorBodySchema } from '../../api/schemas.js';
+import { StintError } from '../../core/errors.js';
+import type { ProjectRow, UserRow, UserStore } from '../../store/users.js';
+import { assertAdmin, assertCanManageMembers } from '../access.js';
+import { auditView, membershipsByUser, projectView, tokenView, userView } from '../admin-views.js';
+import { recordAudit } from '../audit.js';
+import { callerOf, hashToken, newToken, type Authenticator } from '../auth.js';
+import type { ServerResources } from '../resources.js';
+
+const errors = { 400: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema };
+
+export function registerAdminRoutes(app: FastifyInstance, res: ServerResources, auth: Authenticator): void {
+  registerUserRoutes(app, res, auth);
+  registerProjectRoutes(app, res, auth);
+  app.withTypeProvider<ZodTypeProvider>().get('/api/v1/admin/audit', {
+    schema: { summary: 'The audit log, newest first (admins)', querystring: AuditQuerySchema, response: { 200: AuditListSchema, ...errors } },
+  }, async (request) => {
+    assertAdmin(callerOf(request), 'read the audit log');
+    const entries = await res.store.users.listAudit({ limit: request.query.limit ?? 1000, beforeId: request.query.before });
+    return { entries: entries.map(auditView) };
+  });
+}
+
+function registerUserRoutes(app: FastifyInstance, res: ServerResources, auth: Authenticator): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const users = res.store.users;
+  const deps = { users, clock: res.clock };
+
+  api.post('/api/v1/admin/users', {
+    schema: { summary: 'Add a user (admins); the answer carries its token, shown only this once', body: AddUserRequestSchema, response: { 201: AddUserResponseSchema, ...errors } },
+  }, async (request, reply) => {
+    const caller = callerOf(request);
+    assertAdmin(caller, 'add users');
+    const now = res.clock.now();
+    const user = await users.addUser(request.body.name, request.body.role, now);
+    const token = newToken();
+    const info = await users.addToken(user.id, hashToken(token), 'created with the user', now);
+    await recordAudit(deps, caller, 'user.add', `user/${user.name}`, { role: user.role, tokenId: info.id });
+    void reply.status(201);
+    return { user: userView(user, []), token, tokenInfo: tokenView(info) };
+  });
+
+  api.get('/api/v1/admin/users', {
+    schema: { summary: 'List users with their projects (admins)', querystring: UserListQuerySchema, response: { 200: UserListSchema, ...errors } },
+  }, async (request) => {
+    assertAdmin(callerOf(request), 'list users');
+    const [rows, projects] = await Promise.all([users.listUsers({ includeRemoved: request.query.all === 'true' }), users.listProjects()]);
+    const memberships = membershipsByUser(projects);
+    return { users: rows.map((u) => userView(u, memberships.get(u.id) ?? [])) };
+  });
+
+  api.delete('/api/v1/admin/users/:name', {
+    schema: { summary: 'Remove a user (admins): revokes all its tokens; its jobs are left as they are', params: UserParamsSchema, response: { 200: RemoveUserResponseSchema, ...errors } },
+  }, async (request) => {
+    const caller = callerOf(request);
+    assertAdmin(caller, 'remove users');
+    const user = await activeUser(users, request.params.name);
+    await refuseLastAdmin(users, user);
+    const revokedTokens = (await users.listTokens(user.id)).filter((t) => t.revokedAt === null).length;
+    const removed = await users.removeUser(user.name, res.clock.now());
+    if (!removed) throw noSuchUser(user.name);
+    auth.forget();
+    await recordAudit(deps, caller, 'user.remove', `user/${user.name}`, { role: user.role, revokedTokens });
+    return { user: userView(removed, []), revokedTokens };
+  });
+}
+
+function registerProjectRoutes(app: FastifyInstance, res: ServerResources, auth: Authenticator): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const users = res.store.users;
+  const deps = { users, clock: res.clock };
+
+  api.post('/api/v1/admin/projects', {
+    schema: { summary: 'Add a project (admins)', body: AddProjectRequestSchema, response: { 201: ProjectViewSchema, ...errors } },
+  }, async (request, reply) => {
+    const caller = callerOf(request);
+    assertAdmin(caller, 'add projects');
+    const project = await users.addProject(request.body.name, res.clock.now());
+    await recordAudit(deps, caller, 'project.add', `project/${project.name}`);
+    void reply.status(201);
+    return projectView(project);
+  });
+
+  api.get('/api/v1/admin/projects', {
+    schema: { summary: 'List projects with their members (admins)', response: { 200: ProjectListSchema, ...errors } },
+  }, async (request) => {
+    assertAdmin(callerOf(request), 'list projects');
+    return { projects: (await users.listProjects()).map(projectView) };
+  });
+
+  api.put('/api/v1/admin/projects/:name/members/:user', {
+    schema: { summary: "Add a member to a project or change its role (admins, the project's admins)", params: MemberParamsSchema, body: SetMemberRequestSchema, response: { 200: ProjectViewSchema, ...errors } },
+  }, async (request) => {
+    const caller = callerOf(request);
+    const { name, user: userName } = request.params;
+    assertCanManageMembers(caller, name);
+    const user = await activeUser(users, userName);
+    await users.setMember(name, user.id, request.body.role);
+    auth.forget();
+    await recordAudit(deps, caller, 'project.member.set', `project/${name}`, { user: user.name, role: request.body.role });
+    return projectView(await existingProject(users, name));
+  });
+
+  api.delete('/api/v1/admin/projects/:name/members/:user', {
+    schema: { summary: "Remove a member from a project (admins, the project's admins)", params: MemberParamsSchema, response: { 200: ProjectViewSchema, ...errors } },
+  }, async (request) => {
+    const caller = callerOf(request);
+    const { name, user: userName } = request.params;
+    assertCanManageMembers(caller, name);
+    await existingProject(users, name);
+    const user = await users.getUser(userName);
+    if (!user || !(await users.removeMember(name, user.id))) {
+      throw new StintError('NOT_FOUND', `${userName} is not a member of project ${name}`, { project: name, user: userName });
+    }
+    auth.forget();
+    await recordAudit(deps, caller, 'project.member.remove', `project/${name}`, { user: userName });
+    return projectView(await existingProject(users, name));
+  });
+}
+
+async function activeUser(users: UserStore, name: string): Promise<UserRow> {
+  const user = await users.getUser(name);
+  if (!user || user.removedAt !== null) throw noSuchUser(name);
+  return user;
+}
+
+function noSuchUser(name: string): StintError {
+  return new StintError('NOT_FOUND', `user ${name} does not exist (see \`stint admin user list\`)`, { user: name });
+}
+
+async function existingProject(users: UserStore, name: string): Promise<ProjectRow> {
+  const project = await users.getProject(name);
+  if (!project) throw new StintError('NOT_FOUND', `project ${name} does not exist; add it with \`stint admin project add ${name}\``, { project: name });
+  return project;
+}
+
+async function refuseLastAdmin(users: UserStore, user: UserRow): Promise<void> {
+  if (user.role !== 'admin') return;
+  const admins = (await users.listUsers()).filter((u) => u.role === 'admin');
+  if (admins.length <= 1) {
+    throw new StintError('CONFLICT', `${user.name} is the last admin; add another admin (stint admin user add NAME --admin) before removing it`, { user: user.name });
+  }
+}

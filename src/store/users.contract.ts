@@ -1,0 +1,128 @@
+// The users contract: what every store adapter's `users` (users.ts) must do, run against each real
+// engine by the adapter's own test file. Invariants checked: names are unique among active users;
+// a revoked token or a removed user's token never resolves; removal revokes every token at once;
+// only the first user is bootstrapped, and a revoked home token never comes back; the audit
+// log keeps its order.
+
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { StoreFactory } from './store.contract.js';
+
+const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export function usersContract(name: string, factory: StoreFactory): void {
+  describe(`users contract: ${name}`, () => {
+    it('adds users with unique names and lists the active ones by name', async () => {
+      const store = await factory.open(await factory.freshLocation());
+      const bob = await store.users.addUser('bob', 'member', 10);
+      await store.users.addUser('ann', 'viewer', 11);
+      expect(bob).toEqual({ id: expect.any(Number), name: 'bob', role: 'member', createdAt: 10, removedAt: null });
+      await expect(store.users.addUser('bob', 'admin', 12)).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect((await store.users.listUsers()).map((u) => [u.name, u.role])).toEqual([['ann', 'viewer'], ['bob', 'member']]);
+      expect(await store.users.getUser('nobody')).toBeNull();
+      await store.close();
+    });
+
+    it('resolves a token by its hash until it is revoked', async () => {
+      const store = await factory.open(await factory.freshLocation());
+      const bob = await store.users.addUser('bob', 'member', 1);
+      const token = await store.users.addToken(bob.id, hash('t1'), 'laptop', 2);
+      expect(token).toEqual({ id: expect.any(Number), userId: bob.id, userName: 'bob', label: 'laptop', createdAt: 2, revokedAt: null, lastUsedAt: null });
+      expect(Object.keys(token)).not.toContain('hash');
+      expect(await store.users.findActiveToken(hash('t1'))).toMatchObject({ token: { id: token.id }, user: { name: 'bob', role: 'member' } });
+      expect(await store.users.findActiveToken(hash('t2'))).toBeNull();
+      await expect(store.users.addToken(bob.id, hash('t1'), null, 3)).rejects.toMatchObject({ code: 'CONFLICT' });
+      await store.users.touchToken(token.id, 4);
+      expect((await store.users.getToken(token.id))?.lastUsedAt).toBe(4);
+      expect((await store.users.revokeToken(token.id, 5))?.revokedAt).toBe(5);
+      expect((await store.users.revokeToken(token.id, 6))?.revokedAt).toBe(5);
+      expect(await store.users.findActiveToken(hash('t1'))).toBeNull();
+      expect(await store.users.revokeToken(424242, 7)).toBeNull();
+      await store.close();
+    });
+
+    it('removing a user revokes all its tokens and memberships; its name can come back', async () => {
+      const store = await factory.open(await factory.freshLocation());
+      const bob = await store.users.addUser('bob', 'member', 1);
+      await store.users.addToken(bob.id, hash('a'), null, 2);
+      await store.users.addToken(bob.id, hash('b'), null, 2);
+      await store.users.addProject('vision', 2);
+      await store.users.setMember('vision', bob.id, 'admin');
+      expect((await store.users.removeUser('bob', 3))?.removedAt).toBe(3);
+      expect(await store.users.removeUser('bob', 4)).toBeNull();
+      expect(await store.users.findActiveToken(hash('a'))).toBeNull();
+      expect((await store.users.listTokens(bob.id)).map((t) => t.revokedAt)).toEqual([3, 3]);
+      expect(await store.users.listMemberships(bob.id)).toEqual([]);
+      expect(await store.users.listUsers()).toEqual([]);
+      expect((await store.users.listUsers({ includeRemoved: true })).map((u) => u.name)).toEqual(['bob']);
+      const back = await store.users.addUser('bob', 'viewer', 5);
+      expect(back).toMatchObject({ id: bob.id, role: 'viewer', removedAt: null });
+      expect(await store.users.findActiveToken(hash('b'))).toBeNull();
+      await store.close();
+    });
+
+    it("bootstraps the first admin into an empty table; later adds a new home token, never a revoked one", async () => {
+      const location = await factory.freshLocation();
+      const store = await factory.open(location);
+      expect(await store.users.bootstrapAdmin('root', hash('home'), 1)).toBe('created');
+      expect(await store.users.bootstrapAdmin('root', hash('home'), 2)).toBe('unchanged');
+      await store.close();
+      const again = await factory.open(location);
+      expect(await again.users.bootstrapAdmin('other', hash('x'), 3)).toBe('unchanged');
+      expect((await again.users.listUsers()).map((u) => [u.name, u.role])).toEqual([['root', 'admin']]);
+      expect(await again.users.findActiveToken(hash('home'))).toMatchObject({ token: { label: 'server home token' }, user: { name: 'root' } });
+      expect(await again.users.findActiveToken(hash('x'))).toBeNull();
+      // The home token file was lost and made anew: the new one joins the admin's tokens.
+      expect(await again.users.bootstrapAdmin('root', hash('home2'), 4)).toBe('token-added');
+      expect((await again.users.findActiveToken(hash('home2')))?.user.name).toBe('root');
+      // A revoked home token stays revoked across restarts.
+      const revoked = (await again.users.findActiveToken(hash('home')))!.token;
+      await again.users.revokeToken(revoked.id, 5);
+      expect(await again.users.bootstrapAdmin('root', hash('home'), 6)).toBe('unchanged');
+      expect(await again.users.findActiveToken(hash('home'))).toBeNull();
+      // Only an active admin gets one.
+      await again.users.addUser('ann', 'member', 7);
+      expect(await again.users.bootstrapAdmin('ann', hash('ann-home'), 8)).toBe('unchanged');
+      await again.close();
+    });
+
+    it('keeps projects with their members and roles', async () => {
+      const store = await factory.open(await factory.freshLocation());
+      const ann = await store.users.addUser('ann', 'member', 1);
+      const bob = await store.users.addUser('bob', 'member', 1);
+      expect(await store.users.addProject('vision', 2)).toEqual({ name: 'vision', createdAt: 2, members: [] });
+      await expect(store.users.addProject('vision', 3)).rejects.toMatchObject({ code: 'CONFLICT' });
+      await store.users.addProject('audio', 3);
+      await store.users.setMember('vision', bob.id, 'member');
+      await store.users.setMember('vision', ann.id, 'member');
+      await store.users.setMember('vision', ann.id, 'admin');
+      await expect(store.users.setMember('nope', ann.id, 'member')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await store.users.getProject('vision')).toEqual({
+        name: 'vision', createdAt: 2,
+        members: [{ userId: ann.id, userName: 'ann', role: 'admin' }, { userId: bob.id, userName: 'bob', role: 'member' }],
+      });
+      expect(await store.users.listMemberships(ann.id)).toEqual([{ project: 'vision', role: 'admin' }]);
+      expect(await store.users.removeMember('vision', bob.id)).toBe(true);
+      expect(await store.users.removeMember('vision', bob.id)).toBe(false);
+      expect((await store.users.listProjects()).map((p) => [p.name, p.members.length])).toEqual([['audio', 0], ['vision', 1]]);
+      expect(await store.users.getProject('nope')).toBeNull();
+      await store.close();
+    });
+
+    it('appends audit entries and lists them newest first, in pages; they survive reopening', async () => {
+      const location = await factory.freshLocation();
+      const store = await factory.open(location);
+      for (let i = 1; i <= 5; i++) {
+        await store.users.appendAudit({ at: i, actor: 'root', action: 'user.add', target: `user/u${i}`, details: { role: 'member', n: i } });
+      }
+      await store.close();
+      const again = await factory.open(location);
+      const all = await again.users.listAudit();
+      expect(all.map((e) => e.target)).toEqual(['user/u5', 'user/u4', 'user/u3', 'user/u2', 'user/u1']);
+      expect(all[0]).toEqual({ id: expect.any(Number), at: 5, actor: 'root', action: 'user.add', target: 'user/u5', details: { role: 'member', n: 5 } });
+      const page = await again.users.listAudit({ limit: 2, beforeId: all[1]!.id });
+      expect(page.map((e) => e.target)).toEqual(['user/u3', 'user/u2']);
+      await again.close();
+    });
+  });
+}

@@ -1,0 +1,113 @@
+// The user store port: users, their API tokens, projects with members, and the audit log. Kept
+// apart from the job store (types.ts) and reached as `store.users`; implemented once over Kysely
+// (kysely-users.ts) for every SQL engine. Invariants every adapter keeps: a token is stored only
+// as its SHA-256 hex (`hash`), never in plain text; a removed user's tokens are all revoked in
+// the same transaction, so no token of a removed user ever resolves; a user name is unique (a
+// removed user keeps its row and name); audit entries are append-only.
+
+export const USER_ROLES = ['admin', 'member', 'viewer'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+export const PROJECT_ROLES = ['admin', 'member'] as const;
+export type ProjectRole = (typeof PROJECT_ROLES)[number];
+
+export interface UserRow {
+  id: number;
+  name: string;
+  role: UserRole;
+  createdAt: number;
+  removedAt: number | null;
+}
+
+/** A token as the store describes it: everything but the token and its hash. */
+export interface TokenRow {
+  id: number;
+  userId: number;
+  userName: string;
+  label: string | null;
+  createdAt: number;
+  revokedAt: number | null;
+  lastUsedAt: number | null;
+}
+
+export interface ProjectMemberRow {
+  userId: number;
+  userName: string;
+  role: ProjectRole;
+}
+
+export interface ProjectRow {
+  name: string;
+  createdAt: number;
+  /** Members who are active users, by name. */
+  members: ProjectMemberRow[];
+}
+
+export interface Membership {
+  project: string;
+  role: ProjectRole;
+}
+
+export interface AuditRow {
+  id: number;
+  at: number;
+  /** Name of the user who acted. */
+  actor: string;
+  /** e.g. "user.add", "token.revoke", "job.cancel" */
+  action: string;
+  /** What was acted on, e.g. "user/alice", "token/7", "job/12". */
+  target: string;
+  /** Context; never a token or a secret value. */
+  details: Record<string, unknown>;
+}
+
+export type BootstrapOutcome = 'created' | 'token-added' | 'unchanged';
+
+export interface AuditFilter {
+  limit?: number;
+  /** Only entries with id below this (paging backwards from the newest). */
+  beforeId?: number;
+}
+
+export interface UserStore {
+  /**
+   * Adds a user. A removed user's name is taken back into use (new role, none of its old tokens);
+   * CONFLICT when an active user already has the name.
+   */
+  addUser(name: string, role: UserRole, at: number): Promise<UserRow>;
+  /**
+   * The server's own token at start. With no users at all, creates `name` as admin with this token
+   * hash ('created'). Otherwise, if `name` is an active admin and no token, revoked or not, has
+   * this hash, adds it to `name` ('token-added': a lost home token is replaced by restarting, but
+   * a revoked one stays revoked). Else 'unchanged'. Servers sharing one database that race here
+   * with the same name: one creates, the others get 'unchanged' (the unique name).
+   */
+  bootstrapAdmin(name: string, tokenHash: string, at: number): Promise<BootstrapOutcome>;
+  /** The user with this name, removed or not. */
+  getUser(name: string): Promise<UserRow | null>;
+  /** Active users by name (removed ones too when asked). */
+  listUsers(options?: { includeRemoved?: boolean }): Promise<UserRow[]>;
+  /** Marks an active user removed, revokes every token of it and drops its memberships; null if none. */
+  removeUser(name: string, at: number): Promise<UserRow | null>;
+  /** Records a token by its hash; CONFLICT if the hash is known (a token collision: never reuse). */
+  addToken(userId: number, hash: string, label: string | null, at: number): Promise<TokenRow>;
+  /** The token with this hash and its user, only if the token is not revoked and the user not removed. */
+  findActiveToken(hash: string): Promise<{ token: TokenRow; user: UserRow } | null>;
+  touchToken(id: number, at: number): Promise<void>;
+  getToken(id: number): Promise<TokenRow | null>;
+  listTokens(userId: number): Promise<TokenRow[]>;
+  /** Revokes a token (a second revoke keeps the first time); null if there is no such token. */
+  revokeToken(id: number, at: number): Promise<TokenRow | null>;
+  /** CONFLICT if the project exists. */
+  addProject(name: string, at: number): Promise<ProjectRow>;
+  getProject(name: string): Promise<ProjectRow | null>;
+  listProjects(): Promise<ProjectRow[]>;
+  /** Adds a member or changes its role; NOT_FOUND if the project does not exist. */
+  setMember(project: string, userId: number, role: ProjectRole): Promise<void>;
+  /** Whether there was such a member. */
+  removeMember(project: string, userId: number): Promise<boolean>;
+  listMemberships(userId: number): Promise<Membership[]>;
+  appendAudit(entry: Omit<AuditRow, 'id'>): Promise<AuditRow>;
+  /** Newest first. */
+  listAudit(filter?: AuditFilter): Promise<AuditRow[]>;
+}
