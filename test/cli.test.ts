@@ -126,6 +126,21 @@ describe('stint queue, job, logs, cancel, gpus', () => {
     expect(stint(['job', String(id)]).stdout).toMatch(/cancelled/);
   });
 
+  it('stint usage reports GPU-hours, jobs and waits per user and per project', async () => {
+    const id = Number(stint(['launch', await taskFile('project: vision\nresources: {accelerators: A100:2}\nrun: sleep 0.5\n'), '--detach']).stdout);
+    stint(['logs', String(id), '--follow']);
+    const byUser = JSON.parse(stint(['usage', '--json']).stdout);
+    expect(byUser.by).toBe('user');
+    expect(byUser.rows[0]).toMatchObject({ name: expect.any(String), jobs: expect.any(Number), avgWaitSeconds: expect.any(Number) });
+    expect(byUser.rows[0].gpuHours).toBeGreaterThan(0);
+    const byProject = JSON.parse(stint(['usage', '--by', 'project', '--since', '1h', '--json']).stdout);
+    expect(byProject.rows.find((r: { name: string }) => r.name === 'vision')).toMatchObject({ jobs: 1, attempts: 1 });
+    expect(stint(['usage']).stdout).toMatch(/GPU-HOURS/);
+    const bad = stint(['usage', '--since', 'yesterday']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/since: "yesterday" is not a duration/);
+  });
+
   it('names a job that does not exist', () => {
     const result = stint(['job', '99999']);
     expect(result.code).toBe(2);

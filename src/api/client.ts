@@ -17,6 +17,7 @@ import {
   ServerInfoSchema,
   SubmitResponseSchema,
   UploadResponseSchema,
+  UsageReportSchema,
   type SubmitRequest,
 } from './schemas.js';
 import {
@@ -77,6 +78,10 @@ export class StintClient {
 
   upload(archive: Buffer) {
     return this.call('POST', '/api/v1/uploads', UploadResponseSchema, { raw: archive, contentType: 'application/gzip' });
+  }
+
+  usage(query: { by?: 'user' | 'project'; since?: string } = {}) {
+    return this.call('GET', '/api/v1/usage', UsageReportSchema, { query });
   }
 
   me() {

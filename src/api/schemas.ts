@@ -150,3 +150,25 @@ export type GpuView = z.infer<typeof GpuViewSchema>;
 export const GpuListSchema = z.object({ gpus: z.array(GpuViewSchema) });
 
 export const ServerInfoSchema = z.object({ version: z.string(), backends: z.array(z.object({ name: z.string(), kind: z.string() })) });
+
+export const UsageQuerySchema = z.object({
+  by: z.enum(['user', 'project']).optional().describe('group by user (default) or project'),
+  since: z.string().optional().describe('how far back: a duration such as 30d, 12h, 90m (default 30d), or an ISO date'),
+});
+
+export const UsageReportSchema = z.object({
+  by: z.enum(['user', 'project']),
+  since: z.string(),
+  until: z.string(),
+  rows: z.array(
+    z.object({
+      name: z.string(),
+      gpuHours: z.number(),
+      jobs: z.number().int(),
+      attempts: z.number().int(),
+      avgWaitSeconds: z.number().nullable(),
+      maxWaitSeconds: z.number().nullable(),
+    }),
+  ),
+});
+export type UsageReport = z.infer<typeof UsageReportSchema>;

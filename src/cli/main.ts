@@ -12,6 +12,7 @@ import { registerJob } from './job.js';
 import { registerLogs } from './logs.js';
 import { registerCancel } from './cancel.js';
 import { registerGpus } from './gpus.js';
+import { registerUsage } from './usage.js';
 import { registerAdmin } from './admin.js';
 
 const INPUT_ERRORS = new Set(['INVALID_SPEC', 'INVALID_REQUEST', 'UNSUPPORTED_FEATURE', 'UNSATISFIABLE', 'WORKDIR_TOO_LARGE', 'NOT_FOUND']);
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerLogs(program);
   registerCancel(program);
   registerGpus(program);
+  registerUsage(program);
   registerAdmin(program);
   return program;
 }

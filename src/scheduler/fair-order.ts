@@ -13,8 +13,10 @@ import {
   buildShareTree,
   passPriority,
   usageAt,
+  foldFinished,
   type AttemptUsage,
   type JobPriority,
+  type MemberAccumulator,
   type PassJob,
   type ShareTree,
 } from '../core/fairshare/index.js';
@@ -29,9 +31,12 @@ const RELOAD_MS = 30_000;
 type FairJob = PendingJob & PassJob;
 
 export class FairShareOrder {
-  private ended: AttemptUsage[] = [];
+  /** Ended attempts folded into one decayed total per member (project/user key). */
+  private accumulators = new Map<string, MemberAccumulator>();
   private loadedAt = Number.NEGATIVE_INFINITY;
   private readonly tree: ShareTree = buildShareTree({ projects: [] });
+  /** Each queued job's fair-share view, made once (PendingJob objects live as long as they queue). */
+  private readonly fairJobs = new WeakMap<PendingJob, FairJob>();
 
   constructor(
     private readonly store: Store,
@@ -46,9 +51,8 @@ export class FairShareOrder {
   async order(pending: readonly PendingJob[], running: readonly RunningUsage[], clusterGpus: number, priorities?: Map<number, JobPriority>): Promise<QueueOrder> {
     const now = this.clock.now();
     if (now - this.loadedAt >= RELOAD_MS) await this.reload(now);
-    const attempts = [...this.ended, ...running.map(toUsage)];
-    const usage = usageAt(attempts, now, DEFAULT_USAGE_CONFIG);
-    const jobs: FairJob[] = pending.map(toFairJob);
+    const usage = usageAt(running.map(toUsage), now, DEFAULT_USAGE_CONFIG, this.accumulators.values());
+    const jobs: FairJob[] = pending.map((job) => this.fairJob(job));
     const order = new FairPassOrder(jobs, {
       tree: this.tree,
       usage,
@@ -68,14 +72,30 @@ export class FairShareOrder {
   /** Attempts that ended in this pass count at once, not only from the next reload. */
   recordEnded(attempts: readonly RunningUsage[]): void {
     const now = this.clock.now();
-    for (const usage of attempts) this.ended.push({ ...toUsage(usage), endedAt: now });
+    for (const usage of attempts) this.fold(this.accumulators, { ...toUsage(usage), endedAt: now });
+  }
+
+  private fairJob(job: PendingJob): FairJob {
+    let fair = this.fairJobs.get(job);
+    if (fair === undefined) this.fairJobs.set(job, (fair = toFairJob(job)));
+    return fair;
   }
 
   private async reload(now: number): Promise<void> {
     const since = now - HISTORY_HALF_LIVES * DEFAULT_USAGE_CONFIG.halfLifeMs;
     const rows = await this.store.listEndedAttemptsSince(since);
-    this.ended = rows.map((r) => ({ user: r.owner, project: r.project ?? DEFAULT_PROJECT, gpus: r.gpus, cpus: r.cpus, memoryGb: r.memoryGb, startedAt: r.startedAt, endedAt: r.endedAt }));
+    const accumulators = new Map<string, MemberAccumulator>();
+    for (const r of rows) {
+      this.fold(accumulators, { user: r.owner, project: r.project ?? DEFAULT_PROJECT, gpus: r.gpus, cpus: r.cpus, memoryGb: r.memoryGb, startedAt: r.startedAt, endedAt: r.endedAt });
+    }
+    this.accumulators = accumulators;
     this.loadedAt = now;
+  }
+
+  private fold(into: Map<string, MemberAccumulator>, attempt: AttemptUsage): void {
+    const key = `${attempt.project}\u0000${attempt.user}`;
+    const current = into.get(key) ?? { user: attempt.user, project: attempt.project, usage: { value: 0, atMs: attempt.startedAt } };
+    into.set(key, { ...current, usage: foldFinished(current.usage, attempt, DEFAULT_USAGE_CONFIG) });
   }
 }
 

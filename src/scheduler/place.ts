@@ -5,7 +5,7 @@
 
 import type { Clock } from '../core/clock.js';
 import { plan } from '../core/policy/plan.js';
-import type { ClusterState, Placement, RunningJob, WaitInfo } from '../core/policy/types.js';
+import type { ClusterState, PendingJob, Placement, RunningJob, WaitInfo } from '../core/policy/types.js';
 import type { Backend } from '../backends/backend.js';
 import type { AttemptRow, JobRow, Store } from '../store/types.js';
 import type { Logger } from './loop.js';
@@ -48,6 +48,8 @@ export async function placePending(deps: PlaceDeps, view: ActiveView, explain: b
     if (mine.length === 0) continue;
     const cluster = await clusterState(backend, open, active);
     const pendingJobs = mine.map((j) => j.pending);
+    // A full machine places nothing: skip the policy unless waiting jobs are due an explanation.
+    if (!explain && !mayPlaceAny(cluster, pendingJobs)) continue;
     const running = open.map((attempt) => ({ attempt, job: active.get(attempt.jobId) }));
     const gpus = cluster.nodes.reduce((sum, node) => sum + node.gpus.filter((g) => g.healthy).length, 0);
     const order = await deps.fairShare.order(pendingJobs, running, gpus, explain ? deps.priorities : undefined);
@@ -62,6 +64,13 @@ export async function placePending(deps: PlaceDeps, view: ActiveView, explain: b
     }
   }
   return explain ? waiting : null;
+}
+
+/** False only when certainly nothing fits: no free healthy GPU anywhere and every job wants GPUs. */
+function mayPlaceAny(cluster: ClusterState, pending: readonly PendingJob[]): boolean {
+  if (pending.some((job) => job.demands.some((d) => d.gpus === 0))) return true;
+  const held = new Set(cluster.running.flatMap((r) => r.gpuIndices.map((g) => `${r.node}/${g}`)));
+  return cluster.nodes.some((node) => node.gpus.some((gpu) => gpu.healthy && !held.has(`${node.name}/${gpu.index}`)));
 }
 
 async function clusterState(backend: Backend, open: readonly AttemptRow[], active: ReadonlyMap<number, JobRow>): Promise<ClusterState> {

@@ -11,6 +11,7 @@ import { StintError } from '../core/errors.js';
 import type { ServerResources } from './resources.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerGpuRoutes } from './routes/gpus.js';
+import { registerUsageRoutes } from './routes/usage.js';
 import { registerUploadRoutes } from './routes/uploads.js';
 import { registerLogRoutes } from './routes/logs.js';
 import { registerAdminRoutes } from './routes/admin.js';
@@ -49,6 +50,7 @@ export async function buildApp(res: ServerResources): Promise<FastifyInstance> {
   registerJobRoutes(app, res);
   registerLogRoutes(app, res);
   registerGpuRoutes(app, res);
+  registerUsageRoutes(app, res);
   registerUploadRoutes(app, res);
   registerTokenRoutes(app, res, auth);
   registerAdminRoutes(app, res, auth);

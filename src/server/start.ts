@@ -6,7 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
@@ -57,7 +57,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  await writeFile(join(config.home, 'server.json'), JSON.stringify({ url, pid: process.pid }) + '\n');
+  // Written whole and renamed, so a reader never sees a half-written file.
+  const serverJson = join(config.home, 'server.json');
+  await writeFile(`${serverJson}.${process.pid}.tmp`, JSON.stringify({ url, pid: process.pid }) + '\n');
+  await rename(`${serverJson}.${process.pid}.tmp`, serverJson);
   scheduler.start();
   logger.info({ url, home: config.home }, 'stint server started');
   const gpus = (await local.inventory()).nodes.flatMap((n) => n.gpus);

@@ -5,6 +5,7 @@
 // is held by at most one job (primary key on gpu_holds; a duplicate becomes StintError CONFLICT).
 
 import type { Kysely, Transaction as KyselyTx } from 'kysely';
+import type { AttemptRecord } from '../core/accounting.js';
 import { StintError } from '../core/errors.js';
 import type { JobState } from '../core/job-state.js';
 import { toAttemptRow, toEventRow, toJobRow } from './rows.js';
@@ -119,6 +120,25 @@ export class KyselyStore implements Store {
       .where('jobs.id', 'in', [...jobIds])
       .execute();
     return rows.map(toAttemptRow);
+  }
+
+  async listAttemptRecordsSince(sinceMs: number): Promise<AttemptRecord[]> {
+    const rows = await this.db
+      .selectFrom('attempts')
+      .innerJoin('jobs', 'jobs.id', 'attempts.job_id')
+      .select(['attempts.job_id', 'attempts.attempt', 'jobs.owner', 'jobs.project', 'attempts.gpus', 'jobs.submitted_at', 'attempts.started_at', 'attempts.ended_at'])
+      .where((eb) => eb.or([eb('attempts.ended_at', 'is', null), eb('attempts.ended_at', '>=', sinceMs)]))
+      .execute();
+    return rows.map((r) => ({
+      jobId: r.job_id,
+      attempt: r.attempt,
+      owner: r.owner,
+      project: r.project,
+      gpus: (JSON.parse(r.gpus) as number[]).length,
+      submittedAt: r.submitted_at,
+      startedAt: r.started_at,
+      endedAt: r.ended_at,
+    }));
   }
 
   async listEndedAttemptsSince(sinceMs: number): Promise<EndedAttemptUsage[]> {

@@ -4,6 +4,7 @@
 // transaction; a GPU is held by at most one job (primary key on the hold).
 
 import type { JobState, EndReason } from '../core/job-state.js';
+import type { AttemptRecord } from '../core/accounting.js';
 import type { TaskSpec } from '../core/spec/types.js';
 import type { UserStore } from './users.js';
 
@@ -133,6 +134,8 @@ export interface Store {
   listCurrentAttempts(jobIds: readonly number[]): Promise<AttemptRow[]>;
   /** Attempts not yet ended, across all jobs: what the scheduler must poll. */
   listOpenAttempts(): Promise<AttemptRow[]>;
+  /** Attempts running now or ended at or after `sinceMs`, with their job's owner, project and submission time. */
+  listAttemptRecordsSince(sinceMs: number): Promise<AttemptRecord[]>;
   /** Attempts that ended at or after `sinceMs`, with their job's owner and project (fair-share usage). */
   listEndedAttemptsSince(sinceMs: number): Promise<EndedAttemptUsage[]>;
   getAttempt(jobId: number, attempt: number): Promise<AttemptRow | null>;
