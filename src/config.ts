@@ -13,6 +13,8 @@ export interface ServerConfig {
   port: number;
   fakeGpus: string | undefined;
   killGraceMs: number;
+  preemptGraceMs: number;
+  preemptMinRuntimeMs: number;
   pollIntervalMs: number;
   maxUploadBytes: number;
   owner: string;
@@ -27,6 +29,8 @@ export interface ServerFlags {
   port?: string;
   gpus?: string;
   killGrace?: string;
+  preemptGrace?: string;
+  preemptMinRuntime?: string;
   /** Overrides STINT_DATABASE_URL (tests). */
   databaseUrl?: string;
 }
@@ -42,6 +46,8 @@ export function serverConfig(flags: ServerFlags): Readonly<ServerConfig> {
     port: flags.port === undefined ? DEFAULT_PORT : parseInteger('--port', flags.port, 0, 65535),
     fakeGpus: flags.gpus,
     killGraceMs: flags.killGrace === undefined ? 30_000 : parseInteger('--kill-grace', flags.killGrace, 0, 3600) * 1000,
+    preemptGraceMs: flags.preemptGrace === undefined ? 60_000 : parseInteger('--preempt-grace', flags.preemptGrace, 0, 3600) * 1000,
+    preemptMinRuntimeMs: flags.preemptMinRuntime === undefined ? 300_000 : parseInteger('--preempt-min-runtime', flags.preemptMinRuntime, 0, 86_400) * 1000,
     pollIntervalMs: 1000,
     maxUploadBytes: 100 * 1024 * 1024,
     owner: currentUser(),

@@ -88,3 +88,12 @@ export const AuditQuerySchema = z.object({
   before: z.coerce.number().int().optional().describe('only entries with a smaller id (paging back)'),
 });
 export const AuditListSchema = z.object({ entries: z.array(AuditEntrySchema) });
+
+export const ProjectQuotaSchema = z.object({
+  project: z.string(),
+  guaranteed: z.record(z.string(), z.number().int().min(0)).describe('GPUs guaranteed per GPU type, e.g. {"A100": 2}'),
+  maxGpus: z.number().int().min(0).optional().describe('most GPUs the project may hold at once'),
+  maxQueued: z.number().int().min(0).optional().describe('most jobs the project may have queued'),
+});
+export const SetQuotaRequestSchema = ProjectQuotaSchema.omit({ project: true });
+export const QuotaListSchema = z.object({ quotas: z.array(ProjectQuotaSchema) });

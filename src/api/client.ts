@@ -26,7 +26,9 @@ import {
   CreateTokenResponseSchema,
   MeSchema,
   ProjectListSchema,
+  ProjectQuotaSchema,
   ProjectViewSchema,
+  QuotaListSchema,
   RemoveUserResponseSchema,
   RevokeTokenResponseSchema,
   TokenListSchema,
@@ -78,6 +80,14 @@ export class StintClient {
 
   upload(archive: Buffer) {
     return this.call('POST', '/api/v1/uploads', UploadResponseSchema, { raw: archive, contentType: 'application/gzip' });
+  }
+
+  setProjectQuota(project: string, quota: { guaranteed: Record<string, number>; maxGpus?: number; maxQueued?: number }) {
+    return this.call('PUT', `/api/v1/admin/projects/${encodeURIComponent(project)}/quota`, ProjectQuotaSchema, { json: quota });
+  }
+
+  listQuotas() {
+    return this.call('GET', '/api/v1/admin/quotas', QuotaListSchema);
   }
 
   usage(query: { by?: 'user' | 'project'; since?: string } = {}) {

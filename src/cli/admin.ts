@@ -110,6 +110,23 @@ function registerTokens(token: Command): void {
 
 function registerProjects(project: Command): void {
   project
+    .command('set-quota')
+    .argument('<name>', 'project name')
+    .description("set a project's guaranteed GPUs (borrowing beyond them is preemptible) and caps (admins)")
+    .requiredOption('--gpus <list>', 'guaranteed GPUs per type, e.g. A100:2 or A100:2,H100:1 (A100:0 = none)')
+    .option('--max-gpus <n>', 'most GPUs the project may hold at once')
+    .option('--max-queued <n>', 'most jobs the project may have queued')
+    .action(async (name: string, flags: { gpus: string; maxGpus?: string; maxQueued?: string }) => {
+      const quota = {
+        guaranteed: parseGuaranteed(flags.gpus),
+        ...(flags.maxGpus !== undefined && { maxGpus: wholeNumber('--max-gpus', flags.maxGpus) }),
+        ...(flags.maxQueued !== undefined && { maxQueued: wholeNumber('--max-queued', flags.maxQueued) }),
+      };
+      const set = await session().client.setProjectQuota(name, quota);
+      const list = Object.entries(set.guaranteed).map(([type, n]) => `${n} × ${type}`).join(', ') || 'none';
+      process.stdout.write(`project ${set.project}: guaranteed ${list}${set.maxGpus !== undefined ? `; at most ${set.maxGpus} GPUs at once` : ''}${set.maxQueued !== undefined ? `; at most ${set.maxQueued} queued` : ''}\n`);
+    });
+  project
     .command('add')
     .argument('<name>', 'project name')
     .description('add a project (admins)')
@@ -199,4 +216,20 @@ export function renderAudit(entries: readonly AuditEntryView[], now: number, sty
   if (entries.length === 0) return 'the audit log is empty';
   const rows = entries.map((e) => [relativeTime(e.at, now), e.actor, e.action, e.target, JSON.stringify(e.details)]);
   return table(['WHEN', 'WHO', 'ACTION', 'TARGET', 'DETAILS'], rows, style);
+}
+
+function parseGuaranteed(text: string): Record<string, number> {
+  const guaranteed: Record<string, number> = {};
+  for (const part of text.split(',')) {
+    const match = /^\s*([A-Za-z0-9][\w-]*):(\d+)\s*$/.exec(part);
+    if (!match) throw new StintError('INVALID_REQUEST', `--gpus: "${part}" is not TYPE:COUNT (e.g. A100:2)`, { field: '--gpus', value: text });
+    guaranteed[match[1]!] = Number(match[2]);
+  }
+  return guaranteed;
+}
+
+function wholeNumber(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new StintError('INVALID_REQUEST', `${flag}: "${text}" is not a whole number of 0 or more`, { field: flag, value: text });
+  return n;
 }

@@ -12,7 +12,9 @@ export function registerServer(program: Command): void {
     .option('--home <dir>', 'state directory (default $STINT_HOME or ~/.stint)')
     .option('--gpus <spec>', 'declare fake GPUs for a machine without any, e.g. A100:4 or 4')
     .option('--kill-grace <seconds>', 'seconds between SIGTERM and SIGKILL on cancel and timeout (default 30)')
-    .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string }) => {
+    .option('--preempt-grace <seconds>', 'seconds a preempted job has to checkpoint before SIGKILL (default 60)')
+    .option('--preempt-min-runtime <seconds>', 'a job younger than this is never preempted (default 300)')
+    .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string }) => {
       const config = serverConfig(flags);
       // Loaded on demand: the other commands must not pay for the server's dependencies.
       const { startServer } = await import('../server/start.js');

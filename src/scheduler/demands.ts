@@ -24,6 +24,7 @@ export function toPendingJob(job: JobRow): PendingJob {
     submittedAt: job.submittedAt,
     demands: job.choices.map((index) => all[index]!).filter((demand) => demand !== undefined),
     ordered: job.spec.ordered,
+    preemptible: job.spec.preemptible,
     user: job.owner,
     project: job.project ?? undefined,
     runtimeLimitMs: job.spec.maxRuntimeSeconds === null ? null : job.spec.maxRuntimeSeconds * 1000,

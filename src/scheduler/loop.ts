@@ -13,6 +13,7 @@ import { loadActive, reconcile, type SignalLedger } from './reconcile.js';
 import { placePending } from './place.js';
 import { PendingQueue } from './pending-queue.js';
 import { FairShareOrder } from './fair-order.js';
+import { QuotaGate } from './quotas.js';
 import type { JobRow } from '../store/types.js';
 
 /** How often waiting jobs get a fresh explanation (why they wait, expected start). */
@@ -26,6 +27,10 @@ export interface SchedulerConfig {
   killGraceMs: number;
   /** Period of the authoritative pass. */
   pollIntervalMs: number;
+  /** Time between SIGTERM and SIGKILL when a job is preempted (default 60 s, as Slurm's GraceTime). */
+  preemptGraceMs: number;
+  /** A job younger than this is never preempted. */
+  preemptMinRuntimeMs: number;
 }
 
 export interface Logger {
@@ -57,10 +62,13 @@ export class Scheduler {
   private readonly queue: PendingQueue;
   private readonly launches = new Set<Promise<void>>();
   private readonly fairShare: FairShareOrder;
+  /** Project quotas and preemption (inactive while no project has a quota). */
+  readonly quotas: QuotaGate;
 
   constructor(private readonly res: SchedulerResources) {
     this.queue = new PendingQueue(res.store, res.clock, QUEUE_RESYNC_MS);
     this.fairShare = new FairShareOrder(res.store, res.clock);
+    this.quotas = new QuotaGate(res.store, res.clock, res.config.preemptMinRuntimeMs);
     res.transitions.onChange((change) => {
       if (change.from === 'PENDING') this.queue.remove(change.jobId);
       if (change.to === 'PENDING') this.queue.invalidate();
@@ -117,7 +125,7 @@ export class Scheduler {
   async pass(): Promise<void> {
     const { store, backends, clock, transitions, logger, config } = this.res;
     const active = await loadActive(store);
-    const view = await reconcile({ store, backends, clock, transitions, logger, killGraceMs: config.killGraceMs, signals: this.signals, launching: this.launching }, active);
+    const view = await reconcile({ store, backends, clock, transitions, logger, killGraceMs: config.killGraceMs, preemptGraceMs: config.preemptGraceMs, signals: this.signals, launching: this.launching }, active);
     if (view !== active) {
       const still = new Set(view.open);
       this.fairShare.recordEnded(active.open.filter((a) => !still.has(a)).map((attempt) => ({ attempt, job: active.jobs.get(attempt.jobId) })));
@@ -125,7 +133,7 @@ export class Scheduler {
     const now = clock.now();
     const explain = now - this.explainedAt >= EXPLAIN_EVERY_MS;
     const priorities = new Map<number, JobPriority>();
-    const waiting = await placePending({ store, backends, clock, transitions, logger, launching: this.launching, queue: this.queue, wake: () => this.wake(), track: (launch) => this.track(launch), fairShare: this.fairShare, priorities }, view, explain);
+    const waiting = await placePending({ store, backends, clock, transitions, logger, launching: this.launching, queue: this.queue, wake: () => this.wake(), track: (launch) => this.track(launch), fairShare: this.fairShare, priorities, quotas: this.quotas }, view, explain);
     if (waiting) {
       this.waiting = waiting;
       this.priorities = priorities;

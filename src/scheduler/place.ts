@@ -12,6 +12,7 @@ import type { Logger } from './loop.js';
 import type { PendingQueue } from './pending-queue.js';
 import type { ActiveView } from './reconcile.js';
 import type { FairShareOrder } from './fair-order.js';
+import { quotaRunning, type QuotaGate } from './quotas.js';
 import type { JobPriority } from '../core/fairshare/index.js';
 import type { JobTransitions } from './transitions.js';
 
@@ -28,6 +29,7 @@ export interface PlaceDeps {
   /** Keeps a background launch, so stopping waits for it. */
   track: (launch: Promise<void>) => void;
   fairShare: FairShareOrder;
+  quotas: QuotaGate;
   /** Filled with each pending job's priority on passes that explain. */
   priorities: Map<number, JobPriority>;
 }
@@ -48,13 +50,20 @@ export async function placePending(deps: PlaceDeps, view: ActiveView, explain: b
     if (mine.length === 0) continue;
     const cluster = await clusterState(backend, open, active);
     const pendingJobs = mine.map((j) => j.pending);
-    // A full machine places nothing: skip the policy unless waiting jobs are due an explanation.
-    if (!explain && !mayPlaceAny(cluster, pendingJobs)) continue;
+    const quotas = await deps.quotas.current();
+    // A full machine places nothing: skip the policy unless waiting jobs are due an explanation
+    // or quotas may preempt.
+    if (!explain && quotas === null && !mayPlaceAny(cluster, pendingJobs)) continue;
     const running = open.map((attempt) => ({ attempt, job: active.get(attempt.jobId) }));
     const gpus = cluster.nodes.reduce((sum, node) => sum + node.gpus.filter((g) => g.healthy).length, 0);
-    const order = await deps.fairShare.order(pendingJobs, running, gpus, explain ? deps.priorities : undefined);
+    let order = await deps.fairShare.order(pendingJobs, running, gpus, explain ? deps.priorities : undefined);
+    const refused = new Map<number, WaitInfo>();
+    const quotaRunningJobs = quotas ? quotaRunning(open, active, cluster.nodes) : [];
+    if (quotas) order = deps.quotas.filter(order, quotas, quotaRunningJobs, pendingJobs, refused);
     const result = plan(pendingJobs, cluster, deps.clock.now(), { explain, order });
-    for (const [id, info] of result.waiting) waiting.set(id, info);
+    for (const [id, info] of [...result.waiting, ...refused]) waiting.set(id, info);
+    const head = result.reservation ? mine.find((j) => j.row.id === result.reservation!.jobId) : undefined;
+    if (quotas && head && (await deps.quotas.preemptFor(head.pending, quotas, quotaRunningJobs, cluster.nodes)) > 0) deps.wake();
     const byId = new Map(mine.map((j) => [j.row.id, j.row]));
     // GPUs are held once `start` returns; the processes are started in the background so the next
     // pass need not wait for them (attempts being launched are skipped by reconciliation).

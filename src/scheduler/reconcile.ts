@@ -21,6 +21,7 @@ export interface ReconcileDeps {
   transitions: JobTransitions;
   logger: Logger;
   killGraceMs: number;
+  preemptGraceMs: number;
   signals: SignalLedger;
   /** Jobs whose launch is in progress in this process: their attempts are not polled yet. */
   launching: ReadonlySet<number>;
@@ -72,6 +73,10 @@ async function settle(deps: ReconcileDeps, backend: Backend, job: JobRow, attemp
     // A process group we SIGKILLed cannot record its status: its end is our kill.
     if (status.reason === 'lost' && sent === 'SIGKILL') status = { state: 'ended', exitCode: 128 + 9, signal: 'SIGKILL', reason: 'exit', detail: 'killed by SIGKILL' };
     const endReason = whyEnded(job, status.reason, now);
+    if (endReason === 'preempted' && mayRetry(job, 'preemption')) {
+      await requeue(deps, job, attempt.attempt, status);
+      return true;
+    }
     const to = stateAfterAttempt({ reason: endReason, exitCode: status.exitCode });
     await deps.transitions.endAttempt({
       jobId: job.id,
@@ -92,8 +97,27 @@ async function settle(deps: ReconcileDeps, backend: Backend, job: JobRow, attemp
   return false;
 }
 
+/** Whether the job's retry policy allows another attempt after this kind of end. */
+function mayRetry(job: JobRow, kind: 'preemption' | 'node_failure'): boolean {
+  const { retries } = job.spec;
+  return retries.on.includes(kind) && job.attempt <= retries.max;
+}
+
+/** Back to PENDING for a new attempt; the ended attempt keeps its exit code and log. */
+async function requeue(deps: ReconcileDeps, job: JobRow, attempt: number, status: Extract<AttemptStatus, { state: 'ended' }>): Promise<void> {
+  await deps.transitions.apply({
+    jobId: job.id,
+    from: job.state,
+    to: 'PENDING',
+    reason: `preempted (${job.preemptReason ?? 'for another job'}; ${status.detail}); requeued for attempt ${attempt + 1}`,
+    set: { preemptRequestedAt: null },
+    endAttempt: { attempt, exitCode: status.exitCode, signal: status.signal, endReason: 'preempted' },
+  });
+}
+
 function whyEnded(job: JobRow, reported: EndReason, now: number): EndReason {
   if (job.cancelRequestedAt !== null) return 'cancelled';
+  if (job.preemptRequestedAt !== null) return 'preempted';
   const deadline = deadlineOf(job);
   if (deadline !== null && now >= deadline && reported === 'exit') return 'timeout';
   return reported;
@@ -122,10 +146,12 @@ function deadlineOf(job: JobRow): number | null {
 
 async function enforceLimits(deps: ReconcileDeps, backend: Backend, job: JobRow, attempt: AttemptRow, now: number): Promise<void> {
   const deadline = deadlineOf(job);
-  const stopSince = job.cancelRequestedAt ?? (deadline !== null && now >= deadline ? deadline : null);
+  const preempting = job.cancelRequestedAt === null && job.preemptRequestedAt !== null;
+  const stopSince = job.cancelRequestedAt ?? job.preemptRequestedAt ?? (deadline !== null && now >= deadline ? deadline : null);
   if (stopSince === null) return;
   const key = attemptKey(attempt);
-  const wanted = now >= stopSince + deps.killGraceMs ? 'SIGKILL' : 'SIGTERM';
+  const grace = preempting ? deps.preemptGraceMs : deps.killGraceMs;
+  const wanted = now >= stopSince + grace ? 'SIGKILL' : 'SIGTERM';
   if (deps.signals.get(key) === wanted) return;
   try {
     await backend.signal(toRef(attempt), wanted);

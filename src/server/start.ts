@@ -42,7 +42,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const backends = [local];
   const clock = systemClock;
   const transitions = new JobTransitions(store, clock);
-  const scheduler = new Scheduler({ store, backends, clock, transitions, logger, config: { killGraceMs: config.killGraceMs, pollIntervalMs: config.pollIntervalMs } });
+  const scheduler = new Scheduler({ store, backends, clock, transitions, logger, config: { killGraceMs: config.killGraceMs, pollIntervalMs: config.pollIntervalMs, preemptGraceMs: config.preemptGraceMs, preemptMinRuntimeMs: config.preemptMinRuntimeMs } });
   const app = await buildApp({
     store, backends, clock, transitions, scheduler, logger,
     uploadsDir: join(config.home, 'uploads'),

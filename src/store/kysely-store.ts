@@ -6,6 +6,7 @@
 
 import type { Kysely, Transaction as KyselyTx } from 'kysely';
 import type { AttemptRecord } from '../core/accounting.js';
+import type { ProjectQuota } from '../core/quota/types.js';
 import { StintError } from '../core/errors.js';
 import type { JobState } from '../core/job-state.js';
 import { toAttemptRow, toEventRow, toJobRow } from './rows.js';
@@ -43,6 +44,8 @@ export class KyselyStore implements Store {
           started_at: null,
           ended_at: null,
           cancel_requested_at: null,
+          preempt_requested_at: null,
+          preempt_reason: null,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -120,6 +123,36 @@ export class KyselyStore implements Store {
       .where('jobs.id', 'in', [...jobIds])
       .execute();
     return rows.map(toAttemptRow);
+  }
+
+  async requestPreemption(jobId: number, at: number, reason: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('jobs')
+      .set({ preempt_requested_at: at, preempt_reason: reason })
+      .where('id', '=', jobId)
+      .where('state', 'in', ['STARTING', 'RUNNING'])
+      .where('preempt_requested_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async listProjectQuotas(): Promise<ProjectQuota[]> {
+    const rows = await this.db.selectFrom('project_quotas').selectAll().orderBy('project').execute();
+    return rows.map((r) => ({
+      project: r.project,
+      guaranteed: JSON.parse(r.guaranteed) as Record<string, number>,
+      ...(r.max_gpus !== null && { maxGpus: r.max_gpus }),
+      ...(r.max_queued !== null && { maxQueued: r.max_queued }),
+    }));
+  }
+
+  async setProjectQuota(quota: ProjectQuota): Promise<void> {
+    const values = { guaranteed: JSON.stringify(quota.guaranteed), max_gpus: quota.maxGpus ?? null, max_queued: quota.maxQueued ?? null };
+    await this.db
+      .insertInto('project_quotas')
+      .values({ project: quota.project, ...values })
+      .onConflict((oc) => oc.column('project').doUpdateSet(values))
+      .execute();
   }
 
   async listAttemptRecordsSince(sinceMs: number): Promise<AttemptRecord[]> {
@@ -215,6 +248,7 @@ async function applyTransition(trx: KyselyTx<Schema>, change: Transition): Promi
       ...(set.signal !== undefined && { signal: set.signal }),
       ...(set.startedAt !== undefined && { started_at: set.startedAt }),
       ...(set.endedAt !== undefined && { ended_at: set.endedAt }),
+      ...(set.preemptRequestedAt !== undefined && { preempt_requested_at: set.preemptRequestedAt }),
     })
     .where('id', '=', change.jobId)
     .where('state', '=', change.from)

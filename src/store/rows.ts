@@ -28,6 +28,8 @@ export function toJobRow(r: Selectable<JobsTable>): JobRow {
     startedAt: r.started_at,
     endedAt: r.ended_at,
     cancelRequestedAt: r.cancel_requested_at,
+    preemptRequestedAt: r.preempt_requested_at,
+    preemptReason: r.preempt_reason,
   };
 }
 

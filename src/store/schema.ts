@@ -23,6 +23,8 @@ export interface JobsTable {
   started_at: number | null;
   ended_at: number | null;
   cancel_requested_at: number | null;
+  preempt_requested_at: number | null;
+  preempt_reason: string | null;
 }
 
 export interface AttemptsTable {
@@ -108,8 +110,16 @@ export interface AuditTable {
   details: string;
 }
 
+export interface ProjectQuotasTable {
+  project: string;
+  guaranteed: string;
+  max_gpus: number | null;
+  max_queued: number | null;
+}
+
 export interface Database {
   jobs: JobsTable;
+  project_quotas: ProjectQuotasTable;
   attempts: AttemptsTable;
   events: EventsTable;
   gpu_holds: GpuHoldsTable;

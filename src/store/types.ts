@@ -5,6 +5,7 @@
 
 import type { JobState, EndReason } from '../core/job-state.js';
 import type { AttemptRecord } from '../core/accounting.js';
+import type { ProjectQuota } from '../core/quota/types.js';
 import type { TaskSpec } from '../core/spec/types.js';
 import type { UserStore } from './users.js';
 
@@ -31,6 +32,9 @@ export interface JobRow {
   startedAt: number | null;
   endedAt: number | null;
   cancelRequestedAt: number | null;
+  /** Set while stint asks the job to stop for another job (preemption); cleared when it requeues. */
+  preemptRequestedAt: number | null;
+  preemptReason: string | null;
 }
 
 export interface AttemptRow {
@@ -107,7 +111,7 @@ export interface Transition {
   reason: string;
   at: number;
   /** Fields of the job row to set with the change. */
-  set?: Partial<Pick<JobRow, 'backend' | 'attempt' | 'exitCode' | 'signal' | 'startedAt' | 'endedAt' | 'reason'>>;
+  set?: Partial<Pick<JobRow, 'backend' | 'attempt' | 'exitCode' | 'signal' | 'startedAt' | 'endedAt' | 'reason' | 'preemptRequestedAt'>>;
   /** A new attempt to record (entering STARTING). */
   newAttempt?: Omit<AttemptRow, 'endedAt' | 'exitCode' | 'signal' | 'endReason'>;
   /** GPUs to take for the job (entering STARTING); the change fails with CONFLICT if any is held. */
@@ -129,6 +133,10 @@ export interface Store {
   transition(change: Transition): Promise<boolean>;
   updateAttemptHandle(jobId: number, attempt: number, handle: Record<string, unknown>, logPath: string | null): Promise<void>;
   requestCancel(jobId: number, at: number): Promise<void>;
+  /** Asks a running job to stop for another; false if it is not running or already asked. */
+  requestPreemption(jobId: number, at: number, reason: string): Promise<boolean>;
+  listProjectQuotas(): Promise<ProjectQuota[]>;
+  setProjectQuota(quota: ProjectQuota): Promise<void>;
   listAttempts(jobId: number): Promise<AttemptRow[]>;
   /** The current (latest) attempt of each of these jobs, where one exists. */
   listCurrentAttempts(jobIds: readonly number[]): Promise<AttemptRow[]>;

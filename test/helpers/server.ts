@@ -25,9 +25,9 @@ export interface InProcessServer {
   token: string;
 }
 
-export async function inProcessServer(flags: { gpus?: string; killGrace?: string } = {}): Promise<InProcessServer> {
+export async function inProcessServer(flags: { gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string } = {}): Promise<InProcessServer> {
   const home = await tempHome();
-  const server = await startServer(serverConfig({ home, port: '0', gpus: flags.gpus ?? 'A100:4', killGrace: flags.killGrace ?? '2' }));
+  const server = await startServer(serverConfig({ ...flags, home, port: '0', gpus: flags.gpus ?? 'A100:4', killGrace: flags.killGrace ?? '2' }));
   const token = readFileSync(join(home, 'token'), 'utf8').trim();
   return { server, client: new StintClient(server.url, token), home, token };
 }

@@ -23,6 +23,8 @@ export interface PendingJob {
   ordered: boolean;
   /** How long the job may run (its max_runtime), used for reservations and backfill; null = unknown. */
   runtimeLimitMs: number | null;
+  /** false: may use only its project's guaranteed quota, and is never preempted (default true). */
+  preemptible?: boolean;
   /** Who and which project it is for (fair share); absent in traces without tenants. */
   user?: string;
   project?: string;

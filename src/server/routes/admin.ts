@@ -5,6 +5,7 @@
 // here is in the audit log.
 
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
   AddProjectRequestSchema,
@@ -20,6 +21,9 @@ import {
   UserListQuerySchema,
   UserListSchema,
   UserParamsSchema,
+  ProjectQuotaSchema,
+  QuotaListSchema,
+  SetQuotaRequestSchema,
 } from '../../api/admin-schemas.js';
 import { ErrorBodySchema } from '../../api/schemas.js';
 import { StintError } from '../../core/errors.js';
@@ -102,6 +106,27 @@ function registerProjectRoutes(app: FastifyInstance, res: ServerResources, auth:
     await recordAudit(deps, caller, 'project.add', `project/${project.name}`);
     void reply.status(201);
     return projectView(project);
+  });
+
+  api.put('/api/v1/admin/projects/:name/quota', {
+    schema: { summary: "Set a project's guaranteed GPUs and caps (admins)", params: z.object({ name: z.string() }), body: SetQuotaRequestSchema, response: { 200: ProjectQuotaSchema, ...errors } },
+  }, async (request) => {
+    const caller = callerOf(request);
+    assertAdmin(caller, 'set quotas');
+    const project = await existingProject(users, request.params.name);
+    const quota = { project: project.name, ...request.body };
+    await res.store.setProjectQuota(quota);
+    res.scheduler.quotas.invalidate();
+    res.scheduler.wake();
+    await recordAudit(deps, caller, 'project.quota.set', `project/${project.name}`, request.body);
+    return quota;
+  });
+
+  api.get('/api/v1/admin/quotas', {
+    schema: { summary: 'Every project quota (admins)', response: { 200: QuotaListSchema, ...errors } },
+  }, async (request) => {
+    assertAdmin(callerOf(request), 'list quotas');
+    return { quotas: await res.store.listProjectQuotas() };
   });
 
   api.get('/api/v1/admin/projects', {

@@ -4,6 +4,7 @@
 
 import { migration001 } from './001_jobs.js';
 import { migration002 } from './002_users.js';
+import { migration003 } from './003_quotas.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -13,4 +14,4 @@ export interface Migration {
   statements: Record<Dialect, string[]>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003];

@@ -1,0 +1,88 @@
+// Quotas with borrowing and preemption on the real server: project b borrows all 4 GPUs; project
+// a, guaranteed 2, submits a 2-GPU job and gets them back within the grace period + 10 s. The
+// preempted jobs are real Python scripts that checkpoint on SIGTERM; their next attempt resumes
+// from the checkpoint and finishes with the right result.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StintClient } from '../src/api/client.js';
+import { inProcessServer, isEnded, waitForJob, type InProcessServer } from './helpers/server.js';
+
+const GRACE_S = 3;
+let s: InProcessServer;
+beforeAll(async () => {
+  s = await inProcessServer({ gpus: 'A100:4', preemptGrace: String(GRACE_S), preemptMinRuntime: '0' });
+});
+afterAll(async () => {
+  await s.server.stop();
+});
+
+const CHECKPOINTING = `project: b
+resources: {accelerators: A100:1}
+run: |
+  python3 - <<'PY'
+  import json, os, signal, sys, time
+  path = os.path.join(os.environ['STINT_CHECKPOINT_DIR'], 'state.json')
+  state = {'step': 0, 'total': 0}
+  if os.path.exists(path):
+      state = json.load(open(path))
+      print('resumed from step', state['step'], 'attempt', os.environ['STINT_ATTEMPT'], flush=True)
+  stop = []
+  signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+  print('working', flush=True)
+  while state['step'] < 100:
+      if stop:
+          json.dump(state, open(path, 'w'))
+          print('checkpointed at step', state['step'], flush=True)
+          sys.exit(143)
+      state['step'] += 1
+      state['total'] += state['step']
+      time.sleep(0.1)
+  print('result', state['total'], flush=True)
+  PY
+`;
+
+async function member(name: string, project: string): Promise<StintClient> {
+  const { token } = await s.client.addUser(name);
+  await s.client.setProjectMember(project, name);
+  return new StintClient(s.server.url, token);
+}
+
+describe('a guaranteed quota taken back from a borrower', () => {
+  it('preempts the youngest borrowers, which checkpoint and resume', async () => {
+    await s.client.addProject('a');
+    await s.client.addProject('b');
+    await s.client.setProjectQuota('a', { guaranteed: { A100: 2 } });
+    const [alice, bob] = [await member('alice', 'a'), await member('bob', 'b')];
+    const borrowed: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      borrowed.push((await bob.submit({ task: CHECKPOINTING })).id!);
+      await waitForJob(bob, borrowed[i]!, (j) => j.state === 'RUNNING');
+    }
+    // Each script has installed its SIGTERM handler before anything is preempted.
+    for (const id of borrowed) {
+      while (!(await bob.logs(id)).text.includes('working')) await new Promise((r) => setTimeout(r, 100));
+    }
+    const asked = Date.now();
+    const wanted = await alice.submit({ task: 'project: a\nresources: {accelerators: A100:2}\nrun: echo "got $CUDA_VISIBLE_DEVICES"\n' });
+    const running = await waitForJob(alice, wanted.id!, (j) => j.state !== 'PENDING', (GRACE_S + 10) * 1000);
+    expect(running.state === 'RUNNING' || running.state === 'SUCCEEDED').toBe(true);
+    expect(Date.parse(running.startedAt!) - asked).toBeLessThan((GRACE_S + 10) * 1000);
+    const finished = [];
+    for (const id of borrowed) finished.push(await waitForJob(bob, id, isEnded, 60_000));
+    expect(finished.map((j) => [j.id, j.state, j.attempt, j.reason])).toEqual(finished.map((j) => [j.id, 'SUCCEEDED', j.attempt, j.reason]));
+    const preempted = finished.filter((j) => j.attempt > 1);
+    expect(preempted).toHaveLength(2);
+    // The youngest two were chosen.
+    expect(preempted.map((j) => j.id).sort()).toEqual(borrowed.slice(2).sort());
+    for (const job of preempted) {
+      const first = await bob.logs(job.id, { attempt: 1 });
+      const second = await bob.logs(job.id, { attempt: 2 });
+      expect(first.text).toMatch(/checkpointed at step (\d+)/);
+      const step = /checkpointed at step (\d+)/.exec(first.text)![1];
+      expect(second.text).toContain(`resumed from step ${step} attempt 2`);
+      expect(second.text).toContain('result 5050');
+      const detail = await bob.getJob(job.id);
+      expect(detail.attempts.map((a) => a.endReason)).toEqual(['preempted', 'exit']);
+      expect(detail.events.some((e) => e.to === 'PENDING' && /preempted/.test(e.reason))).toBe(true);
+    }
+  });
+});
