@@ -86,3 +86,20 @@ describe('a guaranteed quota taken back from a borrower', () => {
     }
   });
 });
+
+describe('project caps', () => {
+  it('refuses a job past the project queue cap, and holds one past its GPU cap with the reason', async () => {
+    await s.client.addProject('c');
+    await s.client.setProjectQuota('c', { guaranteed: {}, maxQueued: 2, maxGpus: 1 });
+    const carol = await member('carol', 'c');
+    const first = await carol.submit({ task: 'project: c\nresources: {accelerators: A100:1}\nrun: sleep 2\n' });
+    await waitForJob(carol, first.id!, (j) => j.state === 'RUNNING');
+    const second = await carol.submit({ task: 'project: c\nresources: {accelerators: A100:1}\nrun: "true"\n' });
+    const held = await waitForJob(carol, second.id!, (j) => j.waitReason !== null);
+    expect(held.state).toBe('PENDING');
+    expect(held.waitReason).toMatch(/held by quota: project c may hold at most 1 GPUs/);
+    await carol.submit({ task: 'project: c\nresources: {accelerators: A100:1}\nrun: "true"\n' });
+    await expect(carol.submit({ task: 'project: c\nresources: {accelerators: A100:1}\nrun: "true"\n' })).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED', message: expect.stringMatching(/at most 2 jobs queued/) });
+    expect((await waitForJob(carol, second.id!, isEnded)).state).toBe('SUCCEEDED');
+  });
+});

@@ -15,7 +15,7 @@ import { registerGpus } from './gpus.js';
 import { registerUsage } from './usage.js';
 import { registerAdmin } from './admin.js';
 
-const INPUT_ERRORS = new Set(['INVALID_SPEC', 'INVALID_REQUEST', 'UNSUPPORTED_FEATURE', 'UNSATISFIABLE', 'WORKDIR_TOO_LARGE', 'NOT_FOUND']);
+const INPUT_ERRORS = new Set(['INVALID_SPEC', 'INVALID_REQUEST', 'UNSUPPORTED_FEATURE', 'UNSATISFIABLE', 'WORKDIR_TOO_LARGE', 'NOT_FOUND', 'QUOTA_EXCEEDED']);
 
 export function buildProgram(): Command {
   const program = new Command('stint')

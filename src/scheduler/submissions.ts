@@ -15,6 +15,8 @@ import type { Backend } from '../backends/backend.js';
 import type { SubmitRequest } from '../api/schemas.js';
 import type { JobRow, Store } from '../store/types.js';
 import type { JobTransitions } from './transitions.js';
+import { mayQueue } from '../core/quota/borrowing.js';
+import { DEFAULT_PROJECT } from '../core/fairshare/index.js';
 
 export interface SubmissionDeps {
   store: Store;
@@ -48,6 +50,7 @@ export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, o
     throw new StintError(verdict.refusal ?? 'UNSUPPORTED_FEATURE', verdict.summary, { problems: verdict.problems });
   }
   const spec = specs[0]!;
+  await checkQueueCaps(deps.store, owner, spec.project);
   const workdirArchive = locateUpload(deps.uploadsDir, spec, request.workdirUpload);
   const { secrets, ...rest } = spec;
   const job = await deps.store.submitJob({
@@ -64,6 +67,16 @@ export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, o
   });
   deps.enqueued(job);
   return { job, verdict, specs };
+}
+
+/** A project's `maxQueued` (stint admin project set-quota --max-queued) refuses one job too many. */
+async function checkQueueCaps(store: Store, owner: string, project: string | null): Promise<void> {
+  const quotas = await store.listProjectQuotas();
+  const name = project ?? DEFAULT_PROJECT;
+  if (!quotas.some((q) => q.project === name && q.maxQueued !== undefined)) return;
+  const queued = (await store.listJobs({ states: ['PENDING'] })).map((j) => ({ user: j.owner, project: j.project ?? DEFAULT_PROJECT }));
+  const verdict = mayQueue({ user: owner, project: name }, queued, { projects: quotas, users: [] });
+  if (!verdict.allowed) throw new StintError('QUOTA_EXCEEDED', `${verdict.reason}; wait for some to start or cancel some`, { code: verdict.code, project: name });
 }
 
 async function offers(backends: readonly Backend[]): Promise<BackendOffer[]> {
