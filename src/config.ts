@@ -15,6 +15,8 @@ export interface ServerConfig {
   killGraceMs: number;
   preemptGraceMs: number;
   preemptMinRuntimeMs: number;
+  /** On a root server, run unmapped users' jobs as root (an admin's explicit choice). */
+  allowRootJobs: boolean;
   pollIntervalMs: number;
   maxUploadBytes: number;
   owner: string;
@@ -31,6 +33,7 @@ export interface ServerFlags {
   killGrace?: string;
   preemptGrace?: string;
   preemptMinRuntime?: string;
+  allowRootJobs?: boolean;
   /** Overrides STINT_DATABASE_URL (tests). */
   databaseUrl?: string;
 }
@@ -48,6 +51,7 @@ export function serverConfig(flags: ServerFlags): Readonly<ServerConfig> {
     killGraceMs: flags.killGrace === undefined ? 30_000 : parseInteger('--kill-grace', flags.killGrace, 0, 3600) * 1000,
     preemptGraceMs: flags.preemptGrace === undefined ? 60_000 : parseInteger('--preempt-grace', flags.preemptGrace, 0, 3600) * 1000,
     preemptMinRuntimeMs: flags.preemptMinRuntime === undefined ? 300_000 : parseInteger('--preempt-min-runtime', flags.preemptMinRuntime, 0, 86_400) * 1000,
+    allowRootJobs: flags.allowRootJobs ?? false,
     pollIntervalMs: 1000,
     maxUploadBytes: 100 * 1024 * 1024,
     owner: currentUser(),

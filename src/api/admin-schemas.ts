@@ -22,6 +22,7 @@ export const UserViewSchema = z.object({
   role: UserRoleSchema,
   createdAt: z.string(),
   removedAt: z.string().nullable(),
+  unixUser: z.string().nullable().describe('the Unix account this user\'s jobs run as on a root server'),
   projects: z.array(MembershipSchema),
 });
 export type UserView = z.infer<typeof UserViewSchema>;
@@ -97,3 +98,7 @@ export const ProjectQuotaSchema = z.object({
 });
 export const SetQuotaRequestSchema = ProjectQuotaSchema.omit({ project: true });
 export const QuotaListSchema = z.object({ quotas: z.array(ProjectQuotaSchema) });
+
+export const SetUnixUserRequestSchema = z.object({
+  unixUser: z.string().regex(/^[a-z_][a-z0-9_.-]*\$?$/i).nullable().describe('an account on the server machine, or null to remove the mapping'),
+});

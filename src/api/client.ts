@@ -33,6 +33,7 @@ import {
   RevokeTokenResponseSchema,
   TokenListSchema,
   UserListSchema,
+  UserViewSchema,
 } from './admin-schemas.js';
 
 export interface ListQuery {
@@ -104,6 +105,10 @@ export class StintClient {
 
   listUsers(options: { all?: boolean } = {}) {
     return this.call('GET', '/api/v1/admin/users', UserListSchema, { query: { all: options.all ? 'true' : undefined } });
+  }
+
+  setUnixUser(name: string, unixUser: string | null) {
+    return this.call('PUT', `/api/v1/admin/users/${encodeURIComponent(name)}/unix-user`, UserViewSchema, { json: { unixUser } });
   }
 
   removeUser(name: string) {

@@ -8,10 +8,19 @@ import type { EndReason } from '../core/job-state.js';
 import type { Inventory } from '../core/inventory.js';
 import type { Feature, TaskSpec } from '../core/spec/types.js';
 
+
 export interface AttemptRef {
   jobId: number;
   attempt: number;
   handle: Record<string, unknown>;
+}
+
+/** A Unix account an attempt runs as. */
+export interface RunAs {
+  user: string;
+  uid: number;
+  gid: number;
+  home: string;
 }
 
 export interface LaunchRequest {
@@ -26,6 +35,8 @@ export interface LaunchRequest {
   workdirArchive: string | null;
   /** Extra environment the scheduler gives every attempt (STINT_ATTEMPT, ...). */
   env: Record<string, string>;
+  /** The Unix account to run as (a root server); absent or null: the server's own user. */
+  runAs?: RunAs | null;
 }
 
 export interface Launched {

@@ -68,6 +68,17 @@ function registerUsers(user: Command): void {
       print(flags.json, users, () => renderUsers(users, Date.now(), style));
     });
   user
+    .command('map')
+    .argument('<name>', 'stint user')
+    .argument('[unix-user]', 'the Unix account on the server machine its jobs run as (when the server runs as root)')
+    .option('--none', 'remove the mapping')
+    .description('map a user to a Unix account (admins)')
+    .action(async (name: string, unixUser: string | undefined, flags: { none?: boolean }) => {
+      if (!flags.none && unixUser === undefined) throw new StintError('INVALID_REQUEST', 'give a Unix account, or --none to remove the mapping', { field: 'unix-user' });
+      const user = await session().client.setUnixUser(name, flags.none ? null : unixUser!);
+      process.stdout.write(user.unixUser ? `${user.name}'s jobs run as Unix account ${user.unixUser}\n` : `${user.name} is no longer mapped to a Unix account\n`);
+    });
+  user
     .command('remove')
     .argument('<name>', 'user name')
     .description('remove a user and revoke all its tokens (its jobs are left as they are)')

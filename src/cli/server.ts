@@ -14,7 +14,8 @@ export function registerServer(program: Command): void {
     .option('--kill-grace <seconds>', 'seconds between SIGTERM and SIGKILL on cancel and timeout (default 30)')
     .option('--preempt-grace <seconds>', 'seconds a preempted job has to checkpoint before SIGKILL (default 60)')
     .option('--preempt-min-runtime <seconds>', 'a job younger than this is never preempted (default 300)')
-    .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string }) => {
+    .option('--allow-root-jobs', 'when the server runs as root, run the jobs of users not mapped to a Unix account as root')
+    .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string; allowRootJobs?: boolean }) => {
       const config = serverConfig(flags);
       // Loaded on demand: the other commands must not pay for the server's dependencies.
       const { startServer } = await import('../server/start.js');

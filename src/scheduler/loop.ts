@@ -6,7 +6,7 @@
 import type { Clock } from '../core/clock.js';
 import type { WaitInfo } from '../core/policy/types.js';
 import type { JobPriority } from '../core/fairshare/index.js';
-import type { Backend } from '../backends/backend.js';
+import type { Backend, RunAs } from '../backends/backend.js';
 import type { Store } from '../store/types.js';
 import type { JobTransitions } from './transitions.js';
 import { loadActive, reconcile, type SignalLedger } from './reconcile.js';
@@ -40,6 +40,8 @@ export interface Logger {
 }
 
 export interface SchedulerResources {
+  /** The Unix account a job owner's jobs run as (null: the server's user); throws when refused. */
+  runAs: (owner: string) => Promise<RunAs | null>;
   store: Store;
   backends: readonly Backend[];
   clock: Clock;
@@ -133,7 +135,7 @@ export class Scheduler {
     const now = clock.now();
     const explain = now - this.explainedAt >= EXPLAIN_EVERY_MS;
     const priorities = new Map<number, JobPriority>();
-    const waiting = await placePending({ store, backends, clock, transitions, logger, launching: this.launching, queue: this.queue, wake: () => this.wake(), track: (launch) => this.track(launch), fairShare: this.fairShare, priorities, quotas: this.quotas }, view, explain);
+    const waiting = await placePending({ store, backends, clock, transitions, logger, launching: this.launching, queue: this.queue, wake: () => this.wake(), track: (launch) => this.track(launch), fairShare: this.fairShare, priorities, quotas: this.quotas, runAs: this.res.runAs }, view, explain);
     if (waiting) {
       this.waiting = waiting;
       this.priorities = priorities;

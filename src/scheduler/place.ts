@@ -6,7 +6,7 @@
 import type { Clock } from '../core/clock.js';
 import { plan } from '../core/policy/plan.js';
 import type { ClusterState, PendingJob, Placement, RunningJob, WaitInfo } from '../core/policy/types.js';
-import type { Backend } from '../backends/backend.js';
+import type { Backend, RunAs } from '../backends/backend.js';
 import type { AttemptRow, JobRow, Store } from '../store/types.js';
 import type { Logger } from './loop.js';
 import type { PendingQueue } from './pending-queue.js';
@@ -30,6 +30,7 @@ export interface PlaceDeps {
   track: (launch: Promise<void>) => void;
   fairShare: FairShareOrder;
   quotas: QuotaGate;
+  runAs: (owner: string) => Promise<RunAs | null>;
   /** Filled with each pending job's priority on passes that explain. */
   priorities: Map<number, JobPriority>;
 }
@@ -144,6 +145,7 @@ async function launch(deps: PlaceDeps, backend: Backend, job: JobRow, placement:
       gpus: placement.gpuIndices,
       workdirArchive: job.workdirArchive,
       env: {},
+      runAs: await deps.runAs(job.owner),
     });
     const running = await deps.transitions.apply({
       jobId: job.id,

@@ -29,6 +29,8 @@ export interface SubmissionDeps {
   wake: () => void;
   /** Hands an accepted job to the scheduler. */
   enqueued: (job: JobRow) => void;
+  /** Refuses an owner whose jobs may not run here (a root server, no Unix account mapped). */
+  checkRunAs: (owner: string) => Promise<unknown>;
 }
 
 export interface SubmitResult {
@@ -43,6 +45,7 @@ export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, o
     envOverrides: request.env,
     secretOverrides: request.secrets,
   });
+  await deps.checkRunAs(owner);
   const verdict = admit(file, await offers(deps.backends));
   const specs = file.tasks;
   if (request.dryRun) return { job: null, verdict, specs };

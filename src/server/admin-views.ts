@@ -8,7 +8,7 @@ import type { AuditRow, Membership, ProjectRow, TokenRow, UserRow } from '../sto
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function userView(user: UserRow, projects: readonly Membership[]): UserView {
-  return { id: user.id, name: user.name, role: user.role, createdAt: iso(user.createdAt)!, removedAt: iso(user.removedAt), projects: [...projects] };
+  return { id: user.id, name: user.name, role: user.role, createdAt: iso(user.createdAt)!, removedAt: iso(user.removedAt), unixUser: user.unixUser, projects: [...projects] };
 }
 
 /** Each user's memberships, from the project list (one query for all users). */

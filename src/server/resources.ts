@@ -1,7 +1,7 @@
 // What the HTTP layer is given: every dependency, passed in by the composition root (start.ts or a
 // test), never imported as a module singleton.
 
-import type { Backend } from '../backends/backend.js';
+import type { Backend, RunAs } from '../backends/backend.js';
 import type { Clock } from '../core/clock.js';
 import type { Scheduler, Logger } from '../scheduler/loop.js';
 import type { JobTransitions } from '../scheduler/transitions.js';
@@ -16,4 +16,6 @@ export interface ServerResources {
   logger: Logger;
   uploadsDir: string;
   maxUploadBytes: number;
+  /** The Unix account an owner's jobs run as (null: the server's user); throws FORBIDDEN when refused. */
+  runAs: (owner: string) => Promise<RunAs | null>;
 }

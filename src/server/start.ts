@@ -19,6 +19,7 @@ import { JobTransitions } from '../scheduler/transitions.js';
 import { openSqliteStore } from '../store/sqlite/store.js';
 import type { Store } from '../store/types.js';
 import { buildApp } from './app.js';
+import { runAsFor } from '../scheduler/run-as.js';
 import { bootstrapSingleUser } from './auth.js';
 
 export interface RunningServer {
@@ -32,7 +33,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  await mkdir(config.home, { recursive: true, mode: 0o700 });
+  await prepareHome(config.home, config.databaseUrl === undefined);
   const logger = pino({ level: 'info' }, pino.destination({ dest: join(config.home, 'server.log'), sync: false, mkdir: true }));
   const token = await ensureToken(config.home);
   const store = await openStore(config);
@@ -42,11 +43,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const backends = [local];
   const clock = systemClock;
   const transitions = new JobTransitions(store, clock);
-  const scheduler = new Scheduler({ store, backends, clock, transitions, logger, config: { killGraceMs: config.killGraceMs, pollIntervalMs: config.pollIntervalMs, preemptGraceMs: config.preemptGraceMs, preemptMinRuntimeMs: config.preemptMinRuntimeMs } });
+  const runAsPolicy = { serverIsRoot: process.getuid?.() === 0, serverUser: config.owner, allowRootJobs: config.allowRootJobs };
+  const runAs = (owner: string) => runAsFor(owner, store.users, runAsPolicy);
+  const scheduler = new Scheduler({ runAs, store, backends, clock, transitions, logger, config: { killGraceMs: config.killGraceMs, pollIntervalMs: config.pollIntervalMs, preemptGraceMs: config.preemptGraceMs, preemptMinRuntimeMs: config.preemptMinRuntimeMs } });
   const app = await buildApp({
     store, backends, clock, transitions, scheduler, logger,
     uploadsDir: join(config.home, 'uploads'),
     maxUploadBytes: config.maxUploadBytes,
+    runAs,
   });
   try {
     await app.listen({ host: config.host, port: config.port });
@@ -97,6 +101,22 @@ function listenError(error: unknown, config: ServerConfig): unknown {
     return new StintError('INVALID_REQUEST', `--host ${config.host}: not an address of this machine`, { field: '--host', value: config.host });
   }
   return error;
+}
+
+/**
+ * $STINT_HOME holds the database (with secrets) and the token, readable by the server's user only;
+ * other accounts may only pass through it to their own job directories (jobs run as their owners'
+ * accounts on a root server), so the home and jobs/ are 0711 and the database 0600.
+ */
+async function prepareHome(home: string, sqlite: boolean): Promise<void> {
+  await mkdir(join(home, 'jobs'), { recursive: true, mode: 0o711 });
+  await chmod(home, 0o711);
+  await chmod(join(home, 'jobs'), 0o711);
+  if (!sqlite) return;
+  // Created 0600 before SQLite opens it, so its WAL and shared-memory files are made 0600 too.
+  const db = join(home, 'stint.db');
+  if (!existsSync(db)) await writeFile(db, '', { mode: 0o600 });
+  await chmod(db, 0o600);
 }
 
 async function ensureToken(home: string): Promise<string> {

@@ -86,15 +86,20 @@ export class KyselyUserStore implements UserStore {
     return (await this.getToken(inserted.id))!;
   }
 
+  async setUnixUser(name: string, unixUser: string | null): Promise<UserRow | null> {
+    await this.db.updateTable('users').set({ unix_user: unixUser }).where('name', '=', name).where('removed_at', 'is', null).execute();
+    return this.getUser(name);
+  }
+
   async findActiveToken(hash: string): Promise<{ token: TokenRow; user: UserRow } | null> {
     const row = await this.tokens()
-      .select(['users.role', 'users.created_at as user_created_at'])
+      .select(['users.role', 'users.created_at as user_created_at', 'users.unix_user'])
       .where('tokens.hash', '=', hash)
       .where('tokens.revoked_at', 'is', null)
       .where('users.removed_at', 'is', null)
       .executeTakeFirst();
     if (!row) return null;
-    const user: UserRow = { id: row.user_id, name: row.user_name, role: row.role as UserRole, createdAt: row.user_created_at, removedAt: null };
+    const user: UserRow = { id: row.user_id, name: row.user_name, role: row.role as UserRole, createdAt: row.user_created_at, removedAt: null, unixUser: row.unix_user };
     return { token: toTokenRow(row), user };
   }
 
@@ -215,7 +220,7 @@ async function membersOf(db: Kysely<Schema> | Transaction<Schema>, projects: str
 }
 
 function toUserRow(r: Selectable<UsersTable>): UserRow {
-  return { id: r.id, name: r.name, role: r.role as UserRole, createdAt: r.created_at, removedAt: r.removed_at };
+  return { id: r.id, name: r.name, role: r.role as UserRole, createdAt: r.created_at, removedAt: r.removed_at, unixUser: r.unix_user };
 }
 
 interface TokenSelection {

@@ -77,6 +77,7 @@ export interface UsersTable {
   role: string;
   created_at: number;
   removed_at: number | null;
+  unix_user: string | null;
 }
 
 export interface TokensTable {

@@ -16,7 +16,7 @@ export function usersContract(name: string, factory: StoreFactory): void {
       const store = await factory.open(await factory.freshLocation());
       const bob = await store.users.addUser('bob', 'member', 10);
       await store.users.addUser('ann', 'viewer', 11);
-      expect(bob).toEqual({ id: expect.any(Number), name: 'bob', role: 'member', createdAt: 10, removedAt: null });
+      expect(bob).toEqual({ id: expect.any(Number), name: 'bob', role: 'member', createdAt: 10, removedAt: null, unixUser: null });
       await expect(store.users.addUser('bob', 'admin', 12)).rejects.toMatchObject({ code: 'CONFLICT' });
       expect((await store.users.listUsers()).map((u) => [u.name, u.role])).toEqual([['ann', 'viewer'], ['bob', 'member']]);
       expect(await store.users.getUser('nobody')).toBeNull();

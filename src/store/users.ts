@@ -17,6 +17,8 @@ export interface UserRow {
   role: UserRole;
   createdAt: number;
   removedAt: number | null;
+  /** The Unix account the user's jobs run as when the server runs as root; null = not mapped. */
+  unixUser: string | null;
 }
 
 /** A token as the store describes it: everything but the token and its hash. */
@@ -89,6 +91,8 @@ export interface UserStore {
   listUsers(options?: { includeRemoved?: boolean }): Promise<UserRow[]>;
   /** Marks an active user removed, revokes every token of it and drops its memberships; null if none. */
   removeUser(name: string, at: number): Promise<UserRow | null>;
+  /** Maps a user to a Unix account (null removes the mapping); null if the user does not exist. */
+  setUnixUser(name: string, unixUser: string | null): Promise<UserRow | null>;
   /** Records a token by its hash; CONFLICT if the hash is known (a token collision: never reuse). */
   addToken(userId: number, hash: string, label: string | null, at: number): Promise<TokenRow>;
   /** The token with this hash and its user, only if the token is not revoked and the user not removed. */

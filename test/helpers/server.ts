@@ -25,9 +25,13 @@ export interface InProcessServer {
   token: string;
 }
 
-export async function inProcessServer(flags: { gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string } = {}): Promise<InProcessServer> {
+/**
+ * Tests run as root here and in CI; unless a test is about run-as (test/run-as.test.ts), the
+ * users it creates run their jobs as root, as `--allow-root-jobs` allows.
+ */
+export async function inProcessServer(flags: { gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string; allowRootJobs?: boolean } = {}): Promise<InProcessServer> {
   const home = await tempHome();
-  const server = await startServer(serverConfig({ ...flags, home, port: '0', gpus: flags.gpus ?? 'A100:4', killGrace: flags.killGrace ?? '2' }));
+  const server = await startServer(serverConfig({ allowRootJobs: true, ...flags, home, port: '0', gpus: flags.gpus ?? 'A100:4', killGrace: flags.killGrace ?? '2' }));
   const token = readFileSync(join(home, 'token'), 'utf8').trim();
   return { server, client: new StintClient(server.url, token), home, token };
 }
@@ -42,7 +46,7 @@ export interface ServerProcess {
 export async function serverProcess(home: string, args: string[] = []): Promise<ServerProcess> {
   const jsonPath = join(home, 'server.json');
   const before = existsSync(jsonPath) ? readFileSync(jsonPath, 'utf8') : '';
-  const child = spawn(process.execPath, [STINT_BIN, 'server', '--home', home, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [STINT_BIN, 'server', '--home', home, '--port', '0', '--allow-root-jobs', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));

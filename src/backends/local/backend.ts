@@ -74,13 +74,20 @@ class LocalBackend implements Backend {
       if (request.workdirArchive) await unpackWorkdir(request.workdirArchive, workdir);
     }
     const vendor = this.node.gpus[0]?.vendor ?? 'nvidia';
+    const runAs = request.runAs ?? null;
+    const account: Record<string, string> = runAs ? { HOME: runAs.home, USER: runAs.user, LOGNAME: runAs.user } : {};
     const env = {
+      ...account,
       ...jobEnvironment(request, { rank: 0, numNodes: 1, nodeIps: ['127.0.0.1'], gpusPerNode: request.gpus.length }),
       ...gpuVisibility(request.gpus, vendor),
       STINT_CHECKPOINT_DIR: join(jobDir, 'checkpoints'),
     };
     await mkdir(env.STINT_CHECKPOINT_DIR, { recursive: true });
-    const handle = await this.launcher.start({ dir, workdir, setup: request.spec.setup, run: request.spec.run, env });
+    await mkdir(dir, { recursive: true });
+    const handle = await this.launcher.start({
+      dir, workdir, setup: request.spec.setup, run: request.spec.run, env,
+      runAs: runAs && { uid: runAs.uid, gid: runAs.gid, chownRoot: jobDir },
+    });
     return { handle: { ...handle }, logPath: join(dir, 'output.log') };
   }
 

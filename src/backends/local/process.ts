@@ -9,7 +9,7 @@
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chown, lchown, mkdir, readdir, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 
@@ -42,6 +42,14 @@ while IFS= read -r dir; do
     trap 'code=$?; echo "$code" >"$STINT_ATTEMPT_DIR/exit"; echo "exited $STINT_ATTEMPT_DIR" >&3' EXIT
     trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
     cd "$STINT_WORKDIR" || exit 97
+    if [ -n "$STINT_RUN_AS_UID" ]; then
+      setpriv --reuid="$STINT_RUN_AS_UID" --regid="$STINT_RUN_AS_GID" --init-groups bash --norc --noprofile -c '
+        if [ -s "$STINT_ATTEMPT_DIR/setup.sh" ]; then
+          ( . "$STINT_ATTEMPT_DIR/setup.sh" ) || { code=$?; echo "stint: setup failed with exit code $code" >&2; exit $code; }
+        fi
+        . "$STINT_ATTEMPT_DIR/run.sh"'
+      exit $?
+    fi
     if [ -s "$STINT_ATTEMPT_DIR/setup.sh" ]; then
       ( . "$STINT_ATTEMPT_DIR/setup.sh" ) || { code=$?; echo "stint: setup failed with exit code $code" >&2; exit $code; }
     fi
@@ -62,6 +70,8 @@ export interface StartOptions {
   setup: string | null;
   run: string | null;
   env: Record<string, string>;
+  /** Run as this account (a root server): `chownRoot` is handed to it and the job drops to it with setpriv. */
+  runAs?: { uid: number; gid: number; chownRoot: string } | null;
 }
 
 export class ProcessLauncher {
@@ -74,12 +84,14 @@ export class ProcessLauncher {
   async start(options: StartOptions): Promise<ProcessHandle> {
     await mkdir(options.dir, { recursive: true });
     const isolate = /\btrap\b/.test(`${options.setup ?? ''}\n${options.run ?? ''}`);
-    const env = { ...options.env, STINT_WORKDIR: options.workdir, STINT_ATTEMPT_DIR: options.dir, ...(isolate && { STINT_ISOLATE_RUN: '1' }) };
+    const runAs: Record<string, string> = options.runAs ? { STINT_RUN_AS_UID: String(options.runAs.uid), STINT_RUN_AS_GID: String(options.runAs.gid) } : {};
+    const env = { ...options.env, ...runAs, STINT_WORKDIR: options.workdir, STINT_ATTEMPT_DIR: options.dir, ...(isolate && { STINT_ISOLATE_RUN: '1' }) };
     await Promise.all([
       writeFile(join(options.dir, 'env.sh'), shellExports(env), { mode: 0o600 }),
       options.setup ? writeFile(join(options.dir, 'setup.sh'), options.setup) : undefined,
       writeFile(join(options.dir, 'run.sh'), options.run ?? ''),
     ]);
+    if (options.runAs) await chownTree(options.runAs.chownRoot, options.runAs.uid, options.runAs.gid);
     const launcher = this.launcher();
     const pid = await new Promise<number>((resolve, reject) => {
       this.starting.set(options.dir, { resolve, reject });
@@ -129,6 +141,16 @@ export class ProcessLauncher {
       this.starting.delete(match[1]!);
       waiter?.resolve(Number(match[2]));
     }
+  }
+}
+
+/** Gives a directory tree to an account, so a job dropped to it can use its job directory. */
+async function chownTree(root: string, uid: number, gid: number): Promise<void> {
+  await chown(root, uid, gid);
+  for (const entry of await readdir(root, { withFileTypes: true })) {
+    const path = join(root, entry.name);
+    if (entry.isDirectory()) await chownTree(path, uid, gid);
+    else await lchown(path, uid, gid);
   }
 }
 

@@ -22,6 +22,8 @@ import {
   UserListSchema,
   UserParamsSchema,
   ProjectQuotaSchema,
+  SetUnixUserRequestSchema,
+  UserViewSchema,
   QuotaListSchema,
   SetQuotaRequestSchema,
 } from '../../api/admin-schemas.js';
@@ -31,6 +33,7 @@ import type { ProjectRow, UserRow, UserStore } from '../../store/users.js';
 import { assertAdmin, assertCanManageMembers } from '../access.js';
 import { auditView, membershipsByUser, projectView, tokenView, userView } from '../admin-views.js';
 import { recordAudit } from '../audit.js';
+import { unixAccount } from '../../scheduler/run-as.js';
 import { callerOf, hashToken, newToken, type Authenticator } from '../auth.js';
 import type { ServerResources } from '../resources.js';
 
@@ -74,6 +77,21 @@ function registerUserRoutes(app: FastifyInstance, res: ServerResources, auth: Au
     const [rows, projects] = await Promise.all([users.listUsers({ includeRemoved: request.query.all === 'true' }), users.listProjects()]);
     const memberships = membershipsByUser(projects);
     return { users: rows.map((u) => userView(u, memberships.get(u.id) ?? [])) };
+  });
+
+  api.put('/api/v1/admin/users/:name/unix-user', {
+    schema: { summary: "Map a user to the Unix account its jobs run as on a root server (admins); null removes it", params: UserParamsSchema, body: SetUnixUserRequestSchema, response: { 200: UserViewSchema, ...errors } },
+  }, async (request) => {
+    const caller = callerOf(request);
+    assertAdmin(caller, 'map users to Unix accounts');
+    const user = await activeUser(users, request.params.name);
+    const unixUser = request.body.unixUser;
+    if (unixUser !== null) unixAccount(unixUser);
+    const updated = await users.setUnixUser(user.name, unixUser);
+    if (!updated) throw noSuchUser(user.name);
+    auth.forget();
+    await recordAudit(deps, caller, 'user.unix-user.set', `user/${user.name}`, { unixUser });
+    return userView(updated, []);
   });
 
   api.delete('/api/v1/admin/users/:name', {

@@ -37,6 +37,7 @@ export function submissionDeps(res: ServerResources): SubmissionDeps {
     uploadsDir: res.uploadsDir,
     wake: () => res.scheduler.wake(),
     enqueued: (job) => res.scheduler.enqueued(job),
+    checkRunAs: (owner) => res.runAs(owner),
   };
 }
 

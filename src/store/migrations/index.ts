@@ -5,6 +5,7 @@
 import { migration001 } from './001_jobs.js';
 import { migration002 } from './002_users.js';
 import { migration003 } from './003_quotas.js';
+import { migration004 } from './004_unix_users.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -14,4 +15,4 @@ export interface Migration {
   statements: Record<Dialect, string[]>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004];
