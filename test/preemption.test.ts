@@ -103,3 +103,18 @@ describe('project caps', () => {
     expect((await waitForJob(carol, second.id!, isEnded)).state).toBe('SUCCEEDED');
   });
 });
+
+describe('user caps', () => {
+  it('holds a user at their GPU cap and refuses a job past their queue cap', async () => {
+    const { token } = await s.client.addUser('gina');
+    await s.client.setUserCaps('gina', { maxGpus: 1, maxQueued: 1 });
+    const gina = new StintClient(s.server.url, token);
+    const first = await gina.submit({ task: 'resources: {accelerators: A100:1}\nrun: sleep 2\n' });
+    await waitForJob(gina, first.id!, (j) => j.state === 'RUNNING');
+    const second = await gina.submit({ task: 'resources: {accelerators: A100:1}\nrun: "true"\n' });
+    const held = await waitForJob(gina, second.id!, (j) => j.waitReason !== null);
+    expect(held.waitReason).toMatch(/held by quota: user gina may hold at most 1 GPUs/);
+    await expect(gina.submit({ task: 'run: "true"\n' })).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED', message: expect.stringMatching(/user gina may have at most 1 jobs queued/) });
+    expect((await waitForJob(gina, second.id!, isEnded)).state).toBe('SUCCEEDED');
+  });
+});

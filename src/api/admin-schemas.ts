@@ -102,3 +102,10 @@ export const QuotaListSchema = z.object({ quotas: z.array(ProjectQuotaSchema) })
 export const SetUnixUserRequestSchema = z.object({
   unixUser: z.string().regex(/^[a-z_][a-z0-9_.-]*\$?$/i).nullable().describe('an account on the server machine, or null to remove the mapping'),
 });
+
+export const UserCapsSchema = z.object({
+  user: z.string(),
+  maxGpus: z.number().int().min(0).optional().describe('most GPUs the user may hold at once'),
+  maxQueued: z.number().int().min(0).optional().describe('most jobs the user may have queued'),
+});
+export const SetUserCapsRequestSchema = UserCapsSchema.omit({ user: true });

@@ -33,6 +33,7 @@ import {
   RevokeTokenResponseSchema,
   TokenListSchema,
   UserListSchema,
+  UserCapsSchema,
   UserViewSchema,
 } from './admin-schemas.js';
 
@@ -105,6 +106,10 @@ export class StintClient {
 
   listUsers(options: { all?: boolean } = {}) {
     return this.call('GET', '/api/v1/admin/users', UserListSchema, { query: { all: options.all ? 'true' : undefined } });
+  }
+
+  setUserCaps(name: string, caps: { maxGpus?: number; maxQueued?: number }) {
+    return this.call('PUT', `/api/v1/admin/users/${encodeURIComponent(name)}/caps`, UserCapsSchema, { json: caps });
   }
 
   setUnixUser(name: string, unixUser: string | null) {

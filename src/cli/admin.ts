@@ -68,6 +68,19 @@ function registerUsers(user: Command): void {
       print(flags.json, users, () => renderUsers(users, Date.now(), style));
     });
   user
+    .command('set-caps')
+    .argument('<name>', 'stint user')
+    .description('cap the GPUs a user may hold at once and the jobs it may queue (admins)')
+    .option('--max-gpus <n>', 'most GPUs held at once')
+    .option('--max-queued <n>', 'most jobs queued')
+    .action(async (name: string, flags: { maxGpus?: string; maxQueued?: string }) => {
+      const caps = await session().client.setUserCaps(name, {
+        ...(flags.maxGpus !== undefined && { maxGpus: wholeNumber('--max-gpus', flags.maxGpus) }),
+        ...(flags.maxQueued !== undefined && { maxQueued: wholeNumber('--max-queued', flags.maxQueued) }),
+      });
+      process.stdout.write(`${caps.user}: at most ${caps.maxGpus ?? 'any number of'} GPUs at once, ${caps.maxQueued ?? 'any number of'} jobs queued\n`);
+    });
+  user
     .command('map')
     .argument('<name>', 'stint user')
     .argument('[unix-user]', 'the Unix account on the server machine its jobs run as (when the server runs as root)')

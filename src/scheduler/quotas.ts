@@ -34,10 +34,10 @@ export class QuotaGate {
   async current(): Promise<QuotaConfig | null> {
     const now = this.clock.now();
     if (now - this.loadedAt >= RELOAD_MS) {
-      this.config = { projects: await this.store.listProjectQuotas(), users: [] };
+      this.config = { projects: await this.store.listProjectQuotas(), users: await this.store.listUserCaps() };
       this.loadedAt = now;
     }
-    return this.config.projects.length > 0 ? this.config : null;
+    return this.config.projects.length > 0 || this.config.users.length > 0 ? this.config : null;
   }
 
   /**

@@ -72,13 +72,14 @@ export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, o
   return { job, verdict, specs };
 }
 
-/** A project's `maxQueued` (stint admin project set-quota --max-queued) refuses one job too many. */
+/** A project's or user's `maxQueued` (set-quota / set-caps --max-queued) refuses one job too many. */
 async function checkQueueCaps(store: Store, owner: string, project: string | null): Promise<void> {
-  const quotas = await store.listProjectQuotas();
+  const [quotas, users] = await Promise.all([store.listProjectQuotas(), store.listUserCaps()]);
   const name = project ?? DEFAULT_PROJECT;
-  if (!quotas.some((q) => q.project === name && q.maxQueued !== undefined)) return;
+  const capped = quotas.some((q) => q.project === name && q.maxQueued !== undefined) || users.some((u) => u.user === owner && u.maxQueued !== undefined);
+  if (!capped) return;
   const queued = (await store.listJobs({ states: ['PENDING'] })).map((j) => ({ user: j.owner, project: j.project ?? DEFAULT_PROJECT }));
-  const verdict = mayQueue({ user: owner, project: name }, queued, { projects: quotas, users: [] });
+  const verdict = mayQueue({ user: owner, project: name }, queued, { projects: quotas, users });
   if (!verdict.allowed) throw new StintError('QUOTA_EXCEEDED', `${verdict.reason}; wait for some to start or cancel some`, { code: verdict.code, project: name });
 }
 

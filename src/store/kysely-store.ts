@@ -6,7 +6,7 @@
 
 import type { Kysely, Transaction as KyselyTx } from 'kysely';
 import type { AttemptRecord } from '../core/accounting.js';
-import type { ProjectQuota } from '../core/quota/types.js';
+import type { ProjectQuota, UserCaps } from '../core/quota/types.js';
 import { StintError } from '../core/errors.js';
 import type { JobState } from '../core/job-state.js';
 import { toAttemptRow, toEventRow, toJobRow } from './rows.js';
@@ -152,6 +152,24 @@ export class KyselyStore implements Store {
       .insertInto('project_quotas')
       .values({ project: quota.project, ...values })
       .onConflict((oc) => oc.column('project').doUpdateSet(values))
+      .execute();
+  }
+
+  async listUserCaps(): Promise<UserCaps[]> {
+    const rows = await this.db.selectFrom('user_caps').selectAll().orderBy('user_name').execute();
+    return rows.map((r) => ({
+      user: r.user_name,
+      ...(r.max_gpus !== null && { maxGpus: r.max_gpus }),
+      ...(r.max_queued !== null && { maxQueued: r.max_queued }),
+    }));
+  }
+
+  async setUserCaps(caps: UserCaps): Promise<void> {
+    const values = { max_gpus: caps.maxGpus ?? null, max_queued: caps.maxQueued ?? null };
+    await this.db
+      .insertInto('user_caps')
+      .values({ user_name: caps.user, ...values })
+      .onConflict((oc) => oc.column('user_name').doUpdateSet(values))
       .execute();
   }
 

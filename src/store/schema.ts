@@ -118,9 +118,16 @@ export interface ProjectQuotasTable {
   max_queued: number | null;
 }
 
+export interface UserCapsTable {
+  user_name: string;
+  max_gpus: number | null;
+  max_queued: number | null;
+}
+
 export interface Database {
   jobs: JobsTable;
   project_quotas: ProjectQuotasTable;
+  user_caps: UserCapsTable;
   attempts: AttemptsTable;
   events: EventsTable;
   gpu_holds: GpuHoldsTable;

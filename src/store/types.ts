@@ -5,7 +5,7 @@
 
 import type { JobState, EndReason } from '../core/job-state.js';
 import type { AttemptRecord } from '../core/accounting.js';
-import type { ProjectQuota } from '../core/quota/types.js';
+import type { ProjectQuota, UserCaps } from '../core/quota/types.js';
 import type { TaskSpec } from '../core/spec/types.js';
 import type { UserStore } from './users.js';
 
@@ -137,6 +137,8 @@ export interface Store {
   requestPreemption(jobId: number, at: number, reason: string): Promise<boolean>;
   listProjectQuotas(): Promise<ProjectQuota[]>;
   setProjectQuota(quota: ProjectQuota): Promise<void>;
+  listUserCaps(): Promise<UserCaps[]>;
+  setUserCaps(caps: UserCaps): Promise<void>;
   listAttempts(jobId: number): Promise<AttemptRow[]>;
   /** The current (latest) attempt of each of these jobs, where one exists. */
   listCurrentAttempts(jobIds: readonly number[]): Promise<AttemptRow[]>;

@@ -23,6 +23,8 @@ import {
   UserParamsSchema,
   ProjectQuotaSchema,
   SetUnixUserRequestSchema,
+  SetUserCapsRequestSchema,
+  UserCapsSchema,
   UserViewSchema,
   QuotaListSchema,
   SetQuotaRequestSchema,
@@ -92,6 +94,20 @@ function registerUserRoutes(app: FastifyInstance, res: ServerResources, auth: Au
     auth.forget();
     await recordAudit(deps, caller, 'user.unix-user.set', `user/${user.name}`, { unixUser });
     return userView(updated, []);
+  });
+
+  api.put('/api/v1/admin/users/:name/caps', {
+    schema: { summary: 'Set how many GPUs a user may hold at once and how many jobs it may queue (admins)', params: UserParamsSchema, body: SetUserCapsRequestSchema, response: { 200: UserCapsSchema, ...errors } },
+  }, async (request) => {
+    const caller = callerOf(request);
+    assertAdmin(caller, 'set user caps');
+    const user = await activeUser(users, request.params.name);
+    const caps = { user: user.name, ...request.body };
+    await res.store.setUserCaps(caps);
+    res.scheduler.quotas.invalidate();
+    res.scheduler.wake();
+    await recordAudit(deps, caller, 'user.caps.set', `user/${user.name}`, request.body);
+    return caps;
   });
 
   api.delete('/api/v1/admin/users/:name', {

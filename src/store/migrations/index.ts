@@ -6,6 +6,7 @@ import { migration001 } from './001_jobs.js';
 import { migration002 } from './002_users.js';
 import { migration003 } from './003_quotas.js';
 import { migration004 } from './004_unix_users.js';
+import { migration005 } from './005_user_caps.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -15,4 +16,4 @@ export interface Migration {
   statements: Record<Dialect, string[]>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005];
