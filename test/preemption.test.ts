@@ -61,6 +61,8 @@ describe('a guaranteed quota taken back from a borrower', () => {
     for (const id of borrowed) {
       while (!(await bob.logs(id)).text.includes('working')) await new Promise((r) => setTimeout(r, 100));
     }
+    const listed = (await bob.listJobs()).jobs.filter((j) => borrowed.includes(j.id));
+    expect(listed.map((j) => j.onBorrowedGpus)).toEqual([true, true, true, true]);
     const asked = Date.now();
     const wanted = await alice.submit({ task: 'project: a\nresources: {accelerators: A100:2}\nrun: echo "got $CUDA_VISIBLE_DEVICES"\n' });
     const running = await waitForJob(alice, wanted.id!, (j) => j.state === 'RUNNING' || isEnded(j), (GRACE_S + 10) * 1000);

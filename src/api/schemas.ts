@@ -39,6 +39,7 @@ export const JobSchema = z.object({
   startedAt: z.string().nullable(),
   endedAt: z.string().nullable(),
   waitReason: z.string().nullable().describe('why a pending job waits, from the latest scheduling pass'),
+  onBorrowedGpus: z.boolean().nullable().describe("running jobs: beyond their project's guaranteed quota, so preemptible (null: no quotas set)"),
   estimatedStartAt: z.string().nullable(),
   queuePosition: z.number().int().nullable(),
 });

@@ -33,7 +33,7 @@ export function renderQueue(jobs: readonly JobView[], now: number, style: Style)
     job.name ?? '-',
     job.owner,
     paintState(style, job.state),
-    job.priorityScore === null ? '-' : String(Math.round(job.priorityScore)),
+    describePriority(job),
     job.resources,
     job.gpus.length > 0 ? job.gpus.join(',') : '-',
     relativeTime(job.submittedAt, now),
@@ -43,10 +43,18 @@ export function renderQueue(jobs: readonly JobView[], now: number, style: Style)
   return table(['ID', 'NAME', 'USER', 'STATE', 'PRIO', 'RESOURCES', 'GPUS', 'SUBMITTED', 'RUNTIME', 'REASON'], rows, style);
 }
 
+/** "12034 fs.50 a.01 p.50 s.25" for a pending job: the score and its factors (fair share, age, priority, size). */
+function describePriority(job: JobView): string {
+  const f = job.priorityFactors;
+  if (job.priorityScore === null || f === null) return '-';
+  const n = (x: number) => x.toFixed(2).replace(/^0/, '');
+  return `${Math.round(job.priorityScore)} fs${n(f.fairShare)} a${n(f.age)} p${n(f.explicit)} s${n(f.size)}`;
+}
+
 function describeWhy(job: JobView, now: number): string {
   if (job.state === 'PENDING') return job.waitReason ?? 'waiting for the next scheduling pass';
   if (job.state === 'FAILED' || job.state === 'SUCCEEDED') {
     return job.exitCode === null ? (job.reason ?? '') : `exit ${job.exitCode}${job.reason && !job.reason.startsWith('exit code') ? `: ${job.reason}` : ''}`;
   }
-  return job.reason ?? '';
+  return job.onBorrowedGpus ? `${job.reason ?? ''} (on borrowed GPUs: preemptible)` : (job.reason ?? '');
 }

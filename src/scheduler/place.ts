@@ -13,6 +13,7 @@ import type { PendingQueue } from './pending-queue.js';
 import type { ActiveView } from './reconcile.js';
 import type { FairShareOrder } from './fair-order.js';
 import { quotaRunning, type QuotaGate } from './quotas.js';
+import type { QuotaConfig } from '../core/quota/types.js';
 import type { JobPriority } from '../core/fairshare/index.js';
 import type { JobTransitions } from './transitions.js';
 
@@ -42,16 +43,17 @@ export interface PlaceDeps {
  */
 export async function placePending(deps: PlaceDeps, view: ActiveView, explain: boolean): Promise<Map<number, WaitInfo> | null> {
   const waiting = new Map<number, WaitInfo>();
+  const { open, jobs: active } = view;
+  const quotas = await deps.quotas.current();
+  await noteStanding(deps, quotas, view);
   const pending = await deps.queue.current();
   if (pending.length === 0) return waiting;
-  const { open, jobs: active } = view;
   for (const backend of deps.backends) {
     if (!backend.stintPlaces) continue;
     const mine = pending.filter((j) => j.row.backend === backend.name);
     if (mine.length === 0) continue;
     const cluster = await clusterState(backend, open, active);
     const pendingJobs = mine.map((j) => j.pending);
-    const quotas = await deps.quotas.current();
     // A full machine places nothing: skip the policy unless waiting jobs are due an explanation
     // or quotas may preempt.
     if (!explain && quotas === null && !mayPlaceAny(cluster, pendingJobs)) continue;
@@ -74,6 +76,13 @@ export async function placePending(deps: PlaceDeps, view: ActiveView, explain: b
     }
   }
   return explain ? waiting : null;
+}
+
+/** Which running jobs are on borrowed GPUs, for display; every pass, queue or not. */
+async function noteStanding(deps: PlaceDeps, quotas: QuotaConfig | null, view: ActiveView): Promise<void> {
+  if (quotas === null) return deps.quotas.noteStanding(null, []);
+  const inventories = await Promise.all(deps.backends.filter((b) => b.stintPlaces).map((b) => b.inventory()));
+  deps.quotas.noteStanding(quotas, quotaRunning(view.open, view.jobs, inventories.flatMap((i) => i.nodes)));
 }
 
 /** False only when certainly nothing fits: no free healthy GPU anywhere and every job wants GPUs. */

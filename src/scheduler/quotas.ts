@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.js';
 import type { Node } from '../core/inventory.js';
 import type { QueueOrder } from '../core/policy/plan.js';
 import type { PendingJob, WaitInfo } from '../core/policy/types.js';
-import { QuotaLedger } from '../core/quota/borrowing.js';
+import { QuotaLedger, classifyRunning } from '../core/quota/borrowing.js';
 import { choosePreemptions } from '../core/quota/preemption.js';
 import type { QuotaConfig, QuotaPendingJob, QuotaRunningJob } from '../core/quota/types.js';
 import { DEFAULT_PROJECT } from '../core/fairshare/index.js';
@@ -18,6 +18,8 @@ const RELOAD_MS = 5_000;
 
 export class QuotaGate {
   private config: QuotaConfig = { projects: [], users: [] };
+  /** Running jobs beyond their project's guarantee, as of the latest pass (they may be preempted). */
+  private borrowers = new Set<number>();
   private loadedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -25,6 +27,21 @@ export class QuotaGate {
     private readonly clock: Clock,
     private readonly minRuntimeMs: number,
   ) {}
+
+  /** Records which running jobs borrow, from this pass's view. */
+  noteStanding(config: QuotaConfig | null, running: readonly QuotaRunningJob[]): void {
+    if (config === null) {
+      this.borrowers = new Set();
+      return;
+    }
+    const standing = classifyRunning(running, config);
+    this.borrowers = new Set([...standing].filter(([, s]) => s === 'borrowing').map(([id]) => id));
+  }
+
+  /** true: runs on borrowed GPUs and may be preempted; null when no quotas are set. */
+  isBorrowing(jobId: number): boolean | null {
+    return this.config.projects.length === 0 ? null : this.borrowers.has(jobId);
+  }
 
   /** A quota changed: read them again at the next pass. */
   invalidate(): void {

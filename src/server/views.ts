@@ -34,7 +34,7 @@ function roundFactors(factors: JobPriority['factors']): JobPriority['factors'] {
   return { fairShare: r(factors.fairShare), age: r(factors.age), explicit: r(factors.explicit), size: r(factors.size) };
 }
 
-export function jobView(job: JobRow, attempt: AttemptRow | undefined, wait: WaitInfo | undefined, rank?: JobPriority): JobView {
+export function jobView(job: JobRow, attempt: AttemptRow | undefined, wait: WaitInfo | undefined, rank?: JobPriority, borrowing: boolean | null = null): JobView {
   const pending = job.state === 'PENDING';
   return {
     id: job.id,
@@ -59,6 +59,7 @@ export function jobView(job: JobRow, attempt: AttemptRow | undefined, wait: Wait
     startedAt: iso(job.startedAt),
     endedAt: iso(job.endedAt),
     waitReason: pending ? (wait?.reason ?? null) : null,
+    onBorrowedGpus: job.state === 'RUNNING' ? borrowing : null,
     estimatedStartAt: pending ? iso(wait?.estimatedStartAt ?? null) : null,
     queuePosition: pending ? (wait?.position ?? null) : null,
   };

@@ -68,7 +68,7 @@ export function registerJobRoutes(app: FastifyInstance, res: ServerResources): v
     const states = parseStates(request.query.state, request.query.all === 'true');
     const rows = await res.store.listJobs({ states, limit: request.query.limit ?? 1000, beforeId: request.query.before });
     const attempts = new Map((await res.store.listCurrentAttempts(rows.map((r) => r.id))).map((a) => [a.jobId, a]));
-    return { jobs: rows.map((r) => jobView(r, attempts.get(r.id), res.scheduler.waitInfo(r.id), res.scheduler.priorityOf(r.id))) };
+    return { jobs: rows.map((r) => jobView(r, attempts.get(r.id), res.scheduler.waitInfo(r.id), res.scheduler.priorityOf(r.id), res.scheduler.quotas.isBorrowing(r.id))) };
   });
 
   api.get('/api/v1/jobs/:id', {
