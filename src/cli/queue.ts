@@ -38,7 +38,7 @@ export function renderQueue(jobs: readonly JobView[], now: number, style: Style)
     job.gpus.length > 0 ? job.gpus.join(',') : '-',
     relativeTime(job.submittedAt, now),
     elapsed(job.startedAt, job.endedAt, now),
-    describeWhy(job, now),
+    describeWhy(job),
   ]);
   return table(['ID', 'NAME', 'USER', 'STATE', 'PRIO', 'RESOURCES', 'GPUS', 'SUBMITTED', 'RUNTIME', 'REASON'], rows, style);
 }
@@ -51,7 +51,7 @@ function describePriority(job: JobView): string {
   return `${Math.round(job.priorityScore)} fs${n(f.fairShare)} a${n(f.age)} p${n(f.explicit)} s${n(f.size)}`;
 }
 
-function describeWhy(job: JobView, now: number): string {
+function describeWhy(job: JobView): string {
   if (job.state === 'PENDING') return job.waitReason ?? 'waiting for the next scheduling pass';
   if (job.state === 'FAILED' || job.state === 'SUCCEEDED') {
     return job.exitCode === null ? (job.reason ?? '') : `exit ${job.exitCode}${job.reason && !job.reason.startsWith('exit code') ? `: ${job.reason}` : ''}`;
