@@ -16,6 +16,7 @@ import type { SubmitRequest } from '../api/schemas.js';
 import type { JobRow, Store } from '../store/types.js';
 import type { JobTransitions } from './transitions.js';
 import { mayQueue } from '../core/quota/borrowing.js';
+import type { QuotaConfig } from '../core/quota/types.js';
 import { DEFAULT_PROJECT } from '../core/fairshare/index.js';
 
 export interface SubmissionDeps {
@@ -29,6 +30,8 @@ export interface SubmissionDeps {
   wake: () => void;
   /** Hands an accepted job to the scheduler. */
   enqueued: (job: JobRow) => void;
+  /** Quotas and caps as the scheduler holds them (cached; null when none is set). */
+  quotas: () => Promise<QuotaConfig | null>;
   /** Refuses an owner whose jobs may not run here (a root server, no Unix account mapped). */
   checkRunAs: (owner: string) => Promise<unknown>;
 }
@@ -53,7 +56,7 @@ export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, o
     throw new StintError(verdict.refusal ?? 'UNSUPPORTED_FEATURE', verdict.summary, { problems: verdict.problems });
   }
   const spec = specs[0]!;
-  await checkQueueCaps(deps.store, owner, spec.project);
+  await checkQueueCaps(deps, owner, spec.project);
   const workdirArchive = locateUpload(deps.uploadsDir, spec, request.workdirUpload);
   const { secrets, ...rest } = spec;
   const job = await deps.store.submitJob({
@@ -73,13 +76,14 @@ export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, o
 }
 
 /** A project's or user's `maxQueued` (set-quota / set-caps --max-queued) refuses one job too many. */
-async function checkQueueCaps(store: Store, owner: string, project: string | null): Promise<void> {
-  const [quotas, users] = await Promise.all([store.listProjectQuotas(), store.listUserCaps()]);
+async function checkQueueCaps(deps: SubmissionDeps, owner: string, project: string | null): Promise<void> {
+  const config = await deps.quotas();
+  if (config === null) return;
   const name = project ?? DEFAULT_PROJECT;
-  const capped = quotas.some((q) => q.project === name && q.maxQueued !== undefined) || users.some((u) => u.user === owner && u.maxQueued !== undefined);
+  const capped = config.projects.some((q) => q.project === name && q.maxQueued !== undefined) || config.users.some((u) => u.user === owner && u.maxQueued !== undefined);
   if (!capped) return;
-  const queued = (await store.listJobs({ states: ['PENDING'] })).map((j) => ({ user: j.owner, project: j.project ?? DEFAULT_PROJECT }));
-  const verdict = mayQueue({ user: owner, project: name }, queued, { projects: quotas, users });
+  const queued = (await deps.store.listJobs({ states: ['PENDING'] })).map((j) => ({ user: j.owner, project: j.project ?? DEFAULT_PROJECT }));
+  const verdict = mayQueue({ user: owner, project: name }, queued, config);
   if (!verdict.allowed) throw new StintError('QUOTA_EXCEEDED', `${verdict.reason}; wait for some to start or cancel some`, { code: verdict.code, project: name });
 }
 

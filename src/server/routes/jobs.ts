@@ -38,6 +38,7 @@ export function submissionDeps(res: ServerResources): SubmissionDeps {
     wake: () => res.scheduler.wake(),
     enqueued: (job) => res.scheduler.enqueued(job),
     checkRunAs: (owner) => res.runAs(owner),
+    quotas: () => res.scheduler.quotas.current(),
   };
 }
 
