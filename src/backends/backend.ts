@@ -44,9 +44,16 @@ export interface Launched {
   logPath: string | null;
 }
 
+/**
+ * What a backend knows of one attempt. `queued`: an engine that places work itself (Slurm) holds it
+ * waiting, with the engine's reason ("Resources", "Priority", "QOSMaxGRESPerUser"). `restarts`:
+ * how many times the engine itself requeued the attempt (Slurm's restart count after a node
+ * failure or preemption); the scheduler turns each increase into a new attempt of the job.
+ */
 export type AttemptStatus =
-  | { state: 'running' }
-  | { state: 'ended'; exitCode: number | null; signal: string | null; reason: EndReason; detail: string };
+  | { state: 'queued'; reason: string; restarts?: number }
+  | { state: 'running'; nodes?: string[]; restarts?: number }
+  | { state: 'ended'; exitCode: number | null; signal: string | null; reason: EndReason; detail: string; restarts?: number };
 
 export interface LogChunk {
   /** Bytes from `offset`, as UTF-8 text (a multi-byte character may be split at the edges). */

@@ -40,7 +40,8 @@ export type EndReason =
   | 'lost'
   | 'launch_failed'
   | 'preempted'
-  | 'node_failure';
+  | 'node_failure'
+  | 'out_of_memory';
 
 /** Maps how an attempt ended to the job's next state. */
 export function stateAfterAttempt(end: { reason: EndReason; exitCode: number | null }): JobState {
@@ -54,6 +55,7 @@ export function stateAfterAttempt(end: { reason: EndReason; exitCode: number | n
     case 'launch_failed':
     case 'preempted':
     case 'node_failure':
+    case 'out_of_memory':
       return 'FAILED';
   }
 }

@@ -135,7 +135,8 @@ function describeEnd(job: JobRow, endReason: EndReason, detail: string): string 
     case 'launch_failed':
     case 'preempted':
     case 'node_failure':
-      return `${endReason.replace('_', ' ')}: ${detail}`;
+    case 'out_of_memory':
+      return `${endReason.replaceAll('_', ' ')}: ${detail}`;
   }
 }
 
