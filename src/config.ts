@@ -4,6 +4,7 @@
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StintError } from './core/errors.js';
+import { DEFAULT_IDLE_RULE, parseIdleRule, type IdleRule } from './core/idle.js';
 
 export const DEFAULT_PORT = 7433;
 
@@ -23,6 +24,10 @@ export interface ServerConfig {
   /** PostgreSQL instead of the embedded SQLite (STINT_DATABASE_URL), in schema `databaseSchema`. */
   databaseUrl: string | undefined;
   databaseSchema: string;
+  /** /metrics, GPU telemetry, health checks, idle-GPU policy, alerts (docs/observability.md). */
+  observability: ObservabilityConfig;
+  /** `--config FILE`: the backends to run (src/server/config-file.ts); absent = one local backend. */
+  configFile: string | undefined;
 }
 
 export interface ServerFlags {
@@ -36,6 +41,14 @@ export interface ServerFlags {
   allowRootJobs?: boolean;
   /** Overrides STINT_DATABASE_URL (tests). */
   databaseUrl?: string;
+  metricsToken?: string;
+  telemetryInterval?: string;
+  gpuTelemetryFile?: string;
+  healthCommand?: string;
+  healthInterval?: string;
+  idlePolicy?: string;
+  adminWebhook?: string;
+  config?: string;
 }
 
 export function stintHome(flag?: string): string {
@@ -57,6 +70,8 @@ export function serverConfig(flags: ServerFlags): Readonly<ServerConfig> {
     owner: currentUser(),
     databaseUrl: databaseUrl(flags.databaseUrl ?? (process.env.STINT_DATABASE_URL || undefined)),
     databaseSchema: process.env.STINT_DATABASE_SCHEMA || 'stint',
+    observability: observabilityConfig(flags),
+    configFile: flags.config === undefined ? undefined : resolve(flags.config),
   });
 }
 
@@ -98,4 +113,53 @@ function parseInteger(flag: string, text: string, min: number, max: number): num
     throw new StintError('INVALID_REQUEST', `${flag}: "${text}" is not valid; expected a whole number from ${min} to ${max}`, { field: flag, value: text });
   }
   return value;
+}
+
+export interface ObservabilityConfig {
+  /** When set, /metrics answers only `Authorization: Bearer <token>` (STINT_METRICS_TOKEN). */
+  metricsToken: string | undefined;
+  telemetryIntervalMs: number;
+  /** Fake GPUs' telemetry: a JSON file the sampler reads instead of a vendor tool. */
+  gpuTelemetryFile: string | undefined;
+  healthCommand: string | undefined;
+  healthIntervalMs: number;
+  /** The server's default idle-GPU rule (null: off unless an admin stores one). */
+  idlePolicy: IdleRule | null;
+  adminWebhooks: Array<{ url: string; format: 'json' | 'slack' }>;
+}
+
+function observabilityConfig(flags: ServerFlags): ObservabilityConfig {
+  return {
+    metricsToken: flags.metricsToken ?? (process.env.STINT_METRICS_TOKEN || undefined),
+    telemetryIntervalMs: flags.telemetryInterval === undefined ? 5000 : parseSeconds('--telemetry-interval', flags.telemetryInterval, 0.1, 3600),
+    gpuTelemetryFile: flags.gpuTelemetryFile === undefined ? undefined : resolve(flags.gpuTelemetryFile),
+    healthCommand: flags.healthCommand || undefined,
+    healthIntervalMs: flags.healthInterval === undefined ? 60_000 : parseSeconds('--health-interval', flags.healthInterval, 0.1, 86_400),
+    idlePolicy: idlePolicy(flags.idlePolicy),
+    adminWebhooks: (flags.adminWebhook ?? process.env.STINT_ADMIN_WEBHOOK ?? '').split(',').map((u) => u.trim()).filter(Boolean).map(webhookTarget),
+  };
+}
+
+function idlePolicy(text: string | undefined): IdleRule | null {
+  if (text === undefined) return { ...DEFAULT_IDLE_RULE };
+  if (text === 'off') return null;
+  const rule = parseIdleRule(text);
+  if (typeof rule === 'string') throw new StintError('INVALID_REQUEST', `--idle-policy: ${rule} (e.g. threshold=5,warn=30m,stop=2h,applies=interactive, or off)`, { field: '--idle-policy', value: text });
+  return rule;
+}
+
+/** `https://...` (generic JSON) or `slack:https://...` (Slack-compatible body). */
+function webhookTarget(text: string): { url: string; format: 'json' | 'slack' } {
+  const slack = text.startsWith('slack:');
+  const url = text.replace(/^(slack|json):/, '');
+  if (!/^https?:\/\//.test(url)) throw new StintError('INVALID_REQUEST', `--admin-webhook: "${url}" is not an http(s) URL`, { field: '--admin-webhook' });
+  return { url, format: slack ? 'slack' : 'json' };
+}
+
+function parseSeconds(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new StintError('INVALID_REQUEST', `${flag}: "${text}" is not valid; expected seconds from ${min} to ${max}`, { field: flag, value: text });
+  }
+  return Math.round(value * 1000);
 }

@@ -38,7 +38,7 @@ describe('a server killed with kill -9', () => {
   it('reattaches to a job still running after the restart and keeps its GPUs held', async () => {
     const home = await tempHome();
     const first = await start(home);
-    const long = await first.client.submit({ task: 'resources: {accelerators: A100:2}\nrun: sleep 2; exit 0\n' });
+    const long = await first.client.submit({ task: 'resources: {accelerators: A100:2}\nrun: sleep 6; exit 0\n' });
     await waitForJob(first.client, long.id!, (j) => j.state === 'RUNNING');
     await kill9(first);
     const second = await start(home);

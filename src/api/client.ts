@@ -36,6 +36,7 @@ import {
   UserCapsSchema,
   UserViewSchema,
 } from './admin-schemas.js';
+import { DrainResponseSchema, HealthReportSchema, IdlePolicyListSchema, IdlePolicySchema, JobTelemetrySchema, WebhookViewSchema } from './observability-schemas.js';
 
 export interface ListQuery {
   all?: boolean;
@@ -147,6 +148,42 @@ export class StintClient {
 
   removeProjectMember(project: string, user: string) {
     return this.call('DELETE', `/api/v1/admin/projects/${encodeURIComponent(project)}/members/${encodeURIComponent(user)}`, ProjectViewSchema);
+  }
+
+  jobTelemetry(id: number) {
+    return this.call('GET', `/api/v1/jobs/${id}/telemetry`, JobTelemetrySchema);
+  }
+
+  health() {
+    return this.call('GET', '/api/v1/health', HealthReportSchema);
+  }
+
+  drain(action: 'drain' | 'resume', target: { backend?: string; node?: string; gpu?: number; reason?: string }) {
+    return this.call('POST', `/api/v1/admin/${action}`, DrainResponseSchema, { json: target });
+  }
+
+  idlePolicies() {
+    return this.call('GET', '/api/v1/admin/idle-policies', IdlePolicyListSchema);
+  }
+
+  setIdlePolicy(project: string, policy: { thresholdPercent: number; warnAfterSeconds: number; stopAfterSeconds: number | null; appliesTo: 'interactive' | 'all' }) {
+    return this.call('PUT', `/api/v1/admin/idle-policies/${encodeURIComponent(project)}`, IdlePolicySchema, { json: policy });
+  }
+
+  removeIdlePolicy(project: string) {
+    return this.call('DELETE', `/api/v1/admin/idle-policies/${encodeURIComponent(project)}`, IdlePolicyListSchema);
+  }
+
+  webhook() {
+    return this.call('GET', '/api/v1/me/webhook', WebhookViewSchema);
+  }
+
+  setWebhook(url: string, format: 'json' | 'slack' = 'json') {
+    return this.call('PUT', '/api/v1/me/webhook', WebhookViewSchema, { json: { url, format } });
+  }
+
+  removeWebhook() {
+    return this.call('DELETE', '/api/v1/me/webhook', WebhookViewSchema);
   }
 
   audit(query: { limit?: number; before?: number } = {}) {

@@ -110,9 +110,20 @@ export const JobListQuerySchema = z.object({
   state: z.string().optional().describe('comma-separated states'),
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
   before: z.coerce.number().int().optional(),
+  user: z.string().optional().describe("only this user's jobs"),
+  project: z.string().optional(),
+  backend: z.string().optional(),
+  since: z.string().optional().describe('only jobs submitted at or after this ISO time'),
+  q: z.string().max(200).optional().describe('case-insensitive substring of the job name'),
+  sort: z.enum(['id', 'name', 'owner', 'project', 'state', 'submittedAt']).optional().describe('default id'),
+  order: z.enum(['asc', 'desc']).optional().describe('default desc'),
+  offset: z.coerce.number().int().min(0).optional().describe('rows to skip; when given, the answer carries `total`'),
 });
 
-export const JobListSchema = z.object({ jobs: z.array(JobSchema) });
+export const JobListSchema = z.object({
+  jobs: z.array(JobSchema),
+  total: z.number().int().optional().describe('how many jobs match the filters (only when `offset` was given)'),
+});
 
 export const IdParamsSchema = z.object({ id: z.coerce.number().int().positive() });
 
@@ -169,7 +180,22 @@ export const UsageReportSchema = z.object({
       attempts: z.number().int(),
       avgWaitSeconds: z.number().nullable(),
       maxWaitSeconds: z.number().nullable(),
+      idleGpuHours: z.number().optional().describe('GPU-hours observed below the idle threshold (GPU telemetry; jobs sampled in the period)'),
     }),
   ),
 });
 export type UsageReport = z.infer<typeof UsageReportSchema>;
+
+export const UsageSeriesQuerySchema = UsageQuerySchema.extend({
+  buckets: z.coerce.number().int().min(1).max(200).optional().describe('how many equal time buckets (default 30)'),
+});
+
+export const UsageSeriesSchema = z.object({
+  by: z.enum(['user', 'project']),
+  since: z.string(),
+  until: z.string(),
+  bucketSeconds: z.number(),
+  starts: z.array(z.string()).describe('the start of each bucket'),
+  series: z.array(z.object({ name: z.string(), gpuHours: z.array(z.number()).describe('GPU-hours used within each bucket') })),
+});
+export type UsageSeries = z.infer<typeof UsageSeriesSchema>;

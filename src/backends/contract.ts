@@ -30,7 +30,8 @@ export async function launchOn(backend: Backend, spec: TaskSpec, gpus: number[] 
   const request: LaunchRequest = {
     jobId: nextJobId++, attempt: 1, name: spec.name, spec, secrets,
     node: backend.stintPlaces ? inventory.nodes[0]!.name : null,
-    gpus, workdirArchive: null, env: {},
+    // An engine that places work (Slurm) chooses GPUs itself from the spec's accelerators.
+    gpus: backend.stintPlaces ? gpus : [], workdirArchive: null, env: {},
   };
   const launched = await backend.launch(request);
   return { jobId: request.jobId, attempt: 1, handle: launched.handle };
@@ -42,6 +43,17 @@ export async function waitForEnd(backend: Backend, ref: AttemptRef, timeoutMs: n
     const status = (await backend.poll([ref])).get(attemptKey(ref));
     if (status?.state === 'ended') return status;
     if (Date.now() > deadline) throw new Error(`attempt ${attemptKey(ref)} did not end within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Waits until the attempt's log contains `text` (the job has started and reached that point). */
+export async function waitForLog(backend: Backend, ref: AttemptRef, text: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const log = (await backend.readLog(ref, 0, 1 << 20)).text;
+    if (log.includes(text)) return log;
+    if (Date.now() > deadline) throw new Error(`attempt ${attemptKey(ref)} did not log ${JSON.stringify(text)} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -69,13 +81,18 @@ export function backendContract(name: string, factory: BackendFactory): void {
 
     it("gives the job stint's and SkyPilot's environment, its envs and secrets", async () => {
       const backend = await factory.create();
-      const gpus = (await backend.inventory()).nodes[0]!.gpus.length > 0 ? [0] : [];
+      const gpu = (await backend.inventory()).nodes[0]!.gpus[0];
+      const gpus = gpu ? [0] : [];
       const run = 'echo "id=$STINT_JOB_ID rank=$STINT_NODE_RANK nodes=$SKYPILOT_NUM_NODES gpn=$STINT_NUM_GPUS_PER_NODE task=$SKYPILOT_TASK_ID cuda=$CUDA_VISIBLE_DEVICES e=$MY_ENV s=$MY_SECRET"';
-      const ref = await launchOn(backend, taskSpec(run, { envs: { MY_ENV: 'hello world' } }), gpus, { MY_SECRET: 's3cret' });
+      const spec = taskSpec(run, { envs: { MY_ENV: 'hello world' } });
+      // An engine that places work gets the GPU request from the spec, and picks which GPU itself.
+      if (!backend.stintPlaces && gpu) spec.resources = [{ ...spec.resources[0]!, accelerator: { name: gpu.name, count: 1 } }];
+      const ref = await launchOn(backend, spec, gpus, { MY_SECRET: 's3cret' });
       expect((await waitForEnd(backend, ref, factory.timeoutMs)).exitCode).toBe(0);
       const log = await fullLog(backend, ref);
       expect(log).toContain(`id=${ref.jobId} rank=0 nodes=1 gpn=${gpus.length} task=stint-job-${ref.jobId}`);
-      expect(log).toContain(`cuda=${gpus.join(',')} e=hello world s=s3cret`);
+      if (backend.stintPlaces) expect(log).toContain(`cuda=${gpus.join(',')} e=hello world s=s3cret`);
+      else expect(log).toMatch(gpu ? /cuda=\d+ e=hello world s=s3cret/ : /cuda= e=hello world s=s3cret/);
     });
 
     it('keeps its exit status when the task sets its own EXIT trap', async () => {
@@ -102,15 +119,18 @@ export function backendContract(name: string, factory: BackendFactory): void {
 
     it('stops every process of an attempt on SIGTERM, and on SIGKILL when TERM is ignored', async () => {
       const backend = await factory.create();
-      const polite = await launchOn(backend, taskSpec('sleep 60 & sleep 60; wait'));
+      const polite = await launchOn(backend, taskSpec('echo started; sleep 60 & sleep 60; wait'));
       const stubborn = await launchOn(backend, taskSpec("trap '' TERM; echo ready; while true; do sleep 0.1; done"));
+      // An engine that places work may hold the jobs queued first: wait until both have started.
+      await waitForLog(backend, polite, 'started', factory.timeoutMs);
+      await waitForLog(backend, stubborn, 'ready', factory.timeoutMs);
       await new Promise((r) => setTimeout(r, 300));
-      expect((await backend.poll([polite])).get(attemptKey(polite))).toEqual({ state: 'running' });
+      expect((await backend.poll([polite])).get(attemptKey(polite))).toMatchObject({ state: 'running' });
       await backend.signal(polite, 'SIGTERM');
       expect((await waitForEnd(backend, polite, factory.timeoutMs)).signal).toBe('SIGTERM');
       await backend.signal(stubborn, 'SIGTERM');
       await new Promise((r) => setTimeout(r, 300));
-      expect((await backend.poll([stubborn])).get(attemptKey(stubborn))).toEqual({ state: 'running' });
+      expect((await backend.poll([stubborn])).get(attemptKey(stubborn))).toMatchObject({ state: 'running' });
       await backend.signal(stubborn, 'SIGKILL');
       // Nothing can record a SIGKILL from inside the job: a backend reports the signal or a lost status.
       const killed = await waitForEnd(backend, stubborn, factory.timeoutMs);
@@ -120,7 +140,7 @@ export function backendContract(name: string, factory: BackendFactory): void {
     it('serves the log by byte ranges while the job runs', async () => {
       const backend = await factory.create();
       const ref = await launchOn(backend, taskSpec('echo first; sleep 0.5; echo second'));
-      await new Promise((r) => setTimeout(r, 250));
+      await waitForLog(backend, ref, 'first', factory.timeoutMs);
       const early = await backend.readLog(ref, 0, 1 << 20);
       expect(early.text).toBe('first\n');
       await waitForEnd(backend, ref, factory.timeoutMs);

@@ -5,6 +5,12 @@ import { connect } from '../api/client.js';
 import type { GpuView } from '../api/schemas.js';
 import { clientConfig } from '../config.js';
 import { paint, table, type Style } from './format.js';
+import type { DrainView } from '../api/observability-schemas.js';
+
+function health(drain: DrainView | undefined): string {
+  if (!drain) return 'unhealthy';
+  return `${drain.source === 'health' ? 'failed' : 'drained'}: ${drain.reason}`;
+}
 
 export function registerGpus(program: Command): void {
   program
@@ -13,16 +19,20 @@ export function registerGpus(program: Command): void {
     .option('--json', 'print the GPUs as a JSON array')
     .action(async (flags: { json?: boolean }) => {
       const config = clientConfig();
-      const { gpus } = await connect(config).gpus();
+      const client = connect(config);
+      const { gpus } = await client.gpus();
+      // Why a GPU is unhealthy (drained by hand or by a failed health check), where the server says.
+      const drains = (await client.health().catch(() => null))?.drains ?? [];
       if (flags.json) {
         process.stdout.write(JSON.stringify(gpus, null, 2) + '\n');
         return;
       }
-      process.stdout.write(renderGpus(gpus, { color: config.color }) + '\n');
+      process.stdout.write(renderGpus(gpus, { color: config.color }, drains) + '\n');
     });
 }
 
-export function renderGpus(gpus: readonly GpuView[], style: Style): string {
+export function renderGpus(gpus: readonly GpuView[], style: Style, drains: readonly DrainView[] = []): string {
+  const drainOf = (g: GpuView) => drains.find((d) => d.backend === g.backend && d.node === g.node && (d.gpu === g.index || d.gpu === null));
   if (gpus.length === 0) return 'no GPUs found (start the server with --gpus A100:4 to declare fake ones)';
   const rows = gpus.map((g) => [
     g.backend,
@@ -30,7 +40,7 @@ export function renderGpus(gpus: readonly GpuView[], style: Style): string {
     String(g.index),
     g.name,
     `${Math.round(g.memoryMb / 1024)} GB`,
-    g.healthy ? 'ok' : paint(style, 'red', 'unhealthy'),
+    g.healthy && !drainOf(g) ? 'ok' : paint(style, 'red', health(drainOf(g))),
     g.jobId === null ? paint(style, 'green', 'free') : `${g.jobId}${g.jobName ? ` (${g.jobName})` : ''}`,
     g.owner ?? '-',
   ]);

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { connect } from '../api/client.js';
 import type { JobDetailView } from '../api/schemas.js';
+import { renderTelemetry } from './telemetry.js';
 import { clientConfig } from '../config.js';
 import { elapsed, paint, paintState, relativeTime, table, type Style } from './format.js';
 import { parseJobId } from './options.js';
@@ -15,12 +16,16 @@ export function registerJob(program: Command): void {
     .option('--json', 'print the job as JSON')
     .action(async (id: string, flags: { json?: boolean }) => {
       const config = clientConfig();
-      const job = await connect(config).getJob(parseJobId(id));
+      const client = connect(config);
+      const job = await client.getJob(parseJobId(id));
       if (flags.json) {
         process.stdout.write(JSON.stringify(job, null, 2) + '\n');
         return;
       }
-      process.stdout.write(renderJob(job, Date.now(), { color: config.color }) + '\n');
+      // GPU telemetry is extra: a server without it (or an error) leaves the rest of the job shown.
+      const telemetry = await client.jobTelemetry(job.id).catch(() => null);
+      const gpuUse = telemetry ? renderTelemetry(telemetry) : '';
+      process.stdout.write(renderJob(job, Date.now(), { color: config.color }) + (gpuUse ? `\n\n${gpuUse}` : '') + '\n');
     });
 }
 

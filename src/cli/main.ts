@@ -14,6 +14,9 @@ import { registerCancel } from './cancel.js';
 import { registerGpus } from './gpus.js';
 import { registerUsage } from './usage.js';
 import { registerAdmin } from './admin.js';
+import { registerDrain } from './drain.js';
+import { registerNotify } from './notify.js';
+import { registerSim } from './sim.js';
 
 const INPUT_ERRORS = new Set(['INVALID_SPEC', 'INVALID_REQUEST', 'UNSUPPORTED_FEATURE', 'UNSATISFIABLE', 'WORKDIR_TOO_LARGE', 'NOT_FOUND', 'QUOTA_EXCEEDED']);
 
@@ -32,6 +35,9 @@ export function buildProgram(): Command {
   registerGpus(program);
   registerUsage(program);
   registerAdmin(program);
+  registerDrain(program);
+  registerNotify(program);
+  registerSim(program);
   return program;
 }
 

@@ -53,6 +53,8 @@ function describePriority(job: JobView): string {
 
 function describeWhy(job: JobView): string {
   if (job.state === 'PENDING') return job.waitReason ?? 'waiting for the next scheduling pass';
+  // Handed to an engine that places work (Slurm): its own reason for holding the job.
+  if (job.state === 'STARTING' && job.waitReason) return job.waitReason;
   if (job.state === 'FAILED' || job.state === 'SUCCEEDED') {
     return job.exitCode === null ? (job.reason ?? '') : `exit ${job.exitCode}${job.reason && !job.reason.startsWith('exit code') ? `: ${job.reason}` : ''}`;
   }

@@ -1,7 +1,9 @@
 // `stint server`: runs the server in this process until SIGINT/SIGTERM.
 
 import type { Command } from 'commander';
-import { serverConfig } from '../config.js';
+import { serverConfig, type ServerFlags } from '../config.js';
+
+type ObservabilityFlags = Pick<ServerFlags, 'metricsToken' | 'telemetryInterval' | 'gpuTelemetryFile' | 'healthCommand' | 'healthInterval' | 'idlePolicy' | 'adminWebhook'>;
 
 export function registerServer(program: Command): void {
   program
@@ -14,8 +16,16 @@ export function registerServer(program: Command): void {
     .option('--kill-grace <seconds>', 'seconds between SIGTERM and SIGKILL on cancel and timeout (default 30)')
     .option('--preempt-grace <seconds>', 'seconds a preempted job has to checkpoint before SIGKILL (default 60)')
     .option('--preempt-min-runtime <seconds>', 'a job younger than this is never preempted (default 300)')
+    .option('--config <file>', 'YAML file declaring the backends (local, slurm); see docs/slurm.md')
     .option('--allow-root-jobs', 'when the server runs as root, run the jobs of users not mapped to a Unix account as root')
-    .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string; allowRootJobs?: boolean }) => {
+    .option('--metrics-token <token>', 'require this bearer token on /metrics (default: open, as exporters are; or STINT_METRICS_TOKEN)')
+    .option('--telemetry-interval <seconds>', 'how often GPUs are sampled (default 5)')
+    .option('--gpu-telemetry-file <file>', 'read fake GPUs\' utilisation, memory, Xids and ECC from this JSON file')
+    .option('--health-command <command>', 'run per GPU (STINT_GPU_INDEX set); a non-zero exit drains that GPU')
+    .option('--health-interval <seconds>', 'how often the health command runs (default 60)')
+    .option('--idle-policy <rule>', 'default idle-GPU rule: threshold=5,warn=30m,stop=2h,applies=interactive (the default), or off')
+    .option('--admin-webhook <urls>', 'comma-separated webhook URLs for drains and node failures; prefix slack: for Slack-compatible bodies')
+    .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string; allowRootJobs?: boolean; config?: string } & ObservabilityFlags) => {
       const config = serverConfig(flags);
       // Loaded on demand: the other commands must not pay for the server's dependencies.
       const { startServer } = await import('../server/start.js');

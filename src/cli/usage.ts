@@ -28,6 +28,6 @@ export function renderUsage(report: UsageReport, style: Style): string {
   const header = `Usage by ${report.by} from ${report.since} to ${report.until}`;
   if (report.rows.length === 0) return `${header}\nno GPU time used in this period`;
   const wait = (s: number | null) => (s === null ? '-' : humanDuration(s));
-  const rows = report.rows.map((r) => [r.name, r.gpuHours.toFixed(2), String(r.jobs), String(r.attempts), wait(r.avgWaitSeconds), wait(r.maxWaitSeconds)]);
-  return `${header}\n${table([report.by.toUpperCase(), 'GPU-HOURS', 'JOBS', 'ATTEMPTS', 'AVG WAIT', 'MAX WAIT'], rows, style)}`;
+  const rows = report.rows.map((r) => [r.name, r.gpuHours.toFixed(2), (r.idleGpuHours ?? 0).toFixed(2), String(r.jobs), String(r.attempts), wait(r.avgWaitSeconds), wait(r.maxWaitSeconds)]);
+  return `${header}\n${table([report.by.toUpperCase(), 'GPU-HOURS', 'IDLE GPU-HOURS', 'JOBS', 'ATTEMPTS', 'AVG WAIT', 'MAX WAIT'], rows, style)}`;
 }

@@ -14,7 +14,9 @@ const ALLOWED: Record<JobState, readonly JobState[]> = {
   // STARTING -> PENDING: the launch failed in a retryable way, or the node was lost.
   STARTING: ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PENDING'],
   // RUNNING -> PENDING: preempted or node failure, retried as a new attempt.
-  RUNNING: ['SUCCEEDED', 'FAILED', 'CANCELLED', 'PENDING'],
+  // RUNNING -> STARTING: an engine that places work (Slurm) requeued it itself; the new attempt
+  // waits in the engine's queue, not in stint's.
+  RUNNING: ['SUCCEEDED', 'FAILED', 'CANCELLED', 'PENDING', 'STARTING'],
   SUCCEEDED: [],
   FAILED: [],
   CANCELLED: [],

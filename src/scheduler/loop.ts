@@ -39,6 +39,13 @@ export interface Logger {
   error(obj: object, msg?: string): void;
 }
 
+/** Optional observers of the loop (src/metrics/observability.ts): timing, and health checks before each pass. */
+export interface SchedulerHooks {
+  /** Runs first in every pass (stops jobs on failed hardware or a full log volume). */
+  beforePass?(): Promise<void>;
+  passCompleted?(seconds: number): void;
+}
+
 export interface SchedulerResources {
   /** The Unix account a job owner's jobs run as (null: the server's user); throws when refused. */
   runAs: (owner: string) => Promise<RunAs | null>;
@@ -48,6 +55,7 @@ export interface SchedulerResources {
   transitions: JobTransitions;
   logger: Logger;
   config: SchedulerConfig;
+  hooks?: SchedulerHooks;
 }
 
 export class Scheduler {
@@ -55,6 +63,8 @@ export class Scheduler {
   private priorities = new Map<number, JobPriority>();
   private explainedAt = Number.NEGATIVE_INFINITY;
   private readonly signals: SignalLedger = new Map();
+  /** Why jobs held by an engine that places work (Slurm) wait there, from the latest poll. */
+  private readonly engineWaits = new Map<number, string>();
   private readonly launching = new Set<number>();
   private timer: NodeJS.Timeout | null = null;
   private inPass = false;
@@ -115,6 +125,8 @@ export class Scheduler {
 
   /** Why a pending job waits, from the latest pass. */
   waitInfo(jobId: number): WaitInfo | undefined {
+    const inEngine = this.engineWaits.get(jobId);
+    if (inEngine !== undefined) return { reason: inEngine, estimatedStartAt: null, position: 0 };
     return this.waiting.get(jobId);
   }
 
@@ -126,8 +138,10 @@ export class Scheduler {
   /** Runs one pass now (tests and the simulator drive the loop this way). */
   async pass(): Promise<void> {
     const { store, backends, clock, transitions, logger, config } = this.res;
+    const began = performance.now();
+    await this.res.hooks?.beforePass?.();
     const active = await loadActive(store);
-    const view = await reconcile({ store, backends, clock, transitions, logger, killGraceMs: config.killGraceMs, preemptGraceMs: config.preemptGraceMs, signals: this.signals, launching: this.launching }, active);
+    const view = await reconcile({ store, backends, clock, transitions, logger, killGraceMs: config.killGraceMs, preemptGraceMs: config.preemptGraceMs, signals: this.signals, launching: this.launching, engineWaits: this.engineWaits }, active);
     if (view !== active) {
       const still = new Set(view.open);
       this.fairShare.recordEnded(active.open.filter((a) => !still.has(a)).map((attempt) => ({ attempt, job: active.jobs.get(attempt.jobId) })));
@@ -141,6 +155,7 @@ export class Scheduler {
       this.priorities = priorities;
       this.explainedAt = now;
     }
+    this.res.hooks?.passCompleted?.((performance.now() - began) / 1000);
   }
 
   private async runPasses(): Promise<void> {

@@ -16,6 +16,8 @@ import { quotaRunning, type QuotaGate } from './quotas.js';
 import type { QuotaConfig } from '../core/quota/types.js';
 import type { JobPriority } from '../core/fairshare/index.js';
 import type { JobTransitions } from './transitions.js';
+import { holdBackedOff } from '../health/backoff.js';
+import { gpusOf, submitToEngine } from './engine-submit.js';
 
 export interface PlaceDeps {
   store: Store;
@@ -46,12 +48,17 @@ export async function placePending(deps: PlaceDeps, view: ActiveView, explain: b
   const { open, jobs: active } = view;
   const quotas = await deps.quotas.current();
   await noteStanding(deps, quotas, view);
-  const pending = await deps.queue.current();
+  const { ready: pending, held: backedOff } = holdBackedOff(await deps.queue.current(), deps.clock.now());
+  for (const [id, info] of backedOff) waiting.set(id, info);
   if (pending.length === 0) return waiting;
   for (const backend of deps.backends) {
-    if (!backend.stintPlaces) continue;
     const mine = pending.filter((j) => j.row.backend === backend.name);
     if (mine.length === 0) continue;
+    if (!backend.stintPlaces) {
+      const held = await submitToEngine(deps, backend, mine.map((j) => ({ row: j.row, gpus: gpusOf(j.row) })), open, active, quotas);
+      for (const [id, info] of held) waiting.set(id, info);
+      continue;
+    }
     const cluster = await clusterState(backend, open, active);
     const pendingJobs = mine.map((j) => j.pending);
     // A full machine places nothing: skip the policy unless waiting jobs are due an explanation

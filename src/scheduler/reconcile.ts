@@ -10,6 +10,7 @@ import { type AttemptRef, type AttemptStatus, type Backend, attemptKey } from '.
 import type { AttemptRow, JobRow, Store } from '../store/types.js';
 import type { Logger } from './loop.js';
 import type { JobTransitions } from './transitions.js';
+import { requeueIfAllowed } from '../health/requeue.js';
 
 /** Which signal was last sent to which attempt, so SIGTERM goes once and SIGKILL follows. */
 export type SignalLedger = Map<string, 'SIGTERM' | 'SIGKILL'>;
@@ -25,6 +26,8 @@ export interface ReconcileDeps {
   signals: SignalLedger;
   /** Jobs whose launch is in progress in this process: their attempts are not polled yet. */
   launching: ReadonlySet<number>;
+  /** Filled with why each job an engine holds (Slurm PENDING) waits there, by job id. */
+  engineWaits: Map<number, string>;
 }
 
 /** The pass's view of what runs: open attempts and the active jobs they belong to. */
@@ -68,15 +71,17 @@ export async function reconcile(deps: ReconcileDeps, view: ActiveView): Promise<
 async function settle(deps: ReconcileDeps, backend: Backend, job: JobRow, attempt: AttemptRow, status: AttemptStatus): Promise<boolean> {
   const now = deps.clock.now();
   if (status.state === 'ended') {
+    deps.engineWaits.delete(job.id);
     const sent = deps.signals.get(attemptKey(attempt));
     deps.signals.delete(attemptKey(attempt));
     // A process group we SIGKILLed cannot record its status: its end is our kill.
     if (status.reason === 'lost' && sent === 'SIGKILL') status = { state: 'ended', exitCode: 128 + 9, signal: 'SIGKILL', reason: 'exit', detail: 'killed by SIGKILL' };
     const endReason = whyEnded(job, status.reason, now);
-    if (endReason === 'preempted' && mayRetry(job, 'preemption')) {
-      await requeue(deps, job, attempt.attempt, status);
+    if (endReason === 'launch_failed' && job.state === 'STARTING' && attempt.attempt < MAX_UNSTARTED_ATTEMPTS) {
+      await requeueUnstarted(deps, job, attempt.attempt, status.detail);
       return true;
     }
+    if (await requeueIfAllowed(deps.transitions, deps.clock, job, attempt.attempt, { ...status, endReason })) return true;
     const to = stateAfterAttempt({ reason: endReason, exitCode: status.exitCode });
     await deps.transitions.endAttempt({
       jobId: job.id,
@@ -90,28 +95,64 @@ async function settle(deps: ReconcileDeps, backend: Backend, job: JobRow, attemp
     });
     return true;
   }
+  if (engineRestarted(attempt, status)) {
+    await requeuedByEngine(deps, backend, job, attempt, status.restarts ?? 0);
+    return true;
+  }
+  if (status.state === 'queued') {
+    deps.engineWaits.set(job.id, `waiting in ${backend.name} (${backend.kind}): ${status.reason}`);
+    if (job.cancelRequestedAt !== null) await enforceLimits(deps, backend, job, attempt, now);
+    return false;
+  }
+  deps.engineWaits.delete(job.id);
   if (job.state === 'STARTING') {
-    await deps.transitions.apply({ jobId: job.id, from: 'STARTING', to: 'RUNNING', reason: 'running', set: { startedAt: job.startedAt ?? now } });
+    const where = status.nodes && status.nodes.length > 0 ? ` on ${status.nodes.join(', ')}` : '';
+    await deps.transitions.apply({ jobId: job.id, from: 'STARTING', to: 'RUNNING', reason: `running${where}`, set: { startedAt: job.startedAt ?? now } });
   }
   await enforceLimits(deps, backend, job, attempt, now);
   return false;
 }
 
-/** Whether the job's retry policy allows another attempt after this kind of end. */
-function mayRetry(job: JobRow, kind: 'preemption' | 'node_failure'): boolean {
-  const { retries } = job.spec;
-  return retries.on.includes(kind) && job.attempt <= retries.max;
+/** The restart count the attempt began at (kept in its handle); an engine restart raises it. */
+function engineRestarted(attempt: AttemptRow, status: AttemptStatus): boolean {
+  if (status.state === 'ended' || status.restarts === undefined) return false;
+  const since = typeof attempt.handle.restarts === 'number' ? attempt.handle.restarts : 0;
+  return status.restarts > since;
 }
 
-/** Back to PENDING for a new attempt; the ended attempt keeps its exit code and log. */
-async function requeue(deps: ReconcileDeps, job: JobRow, attempt: number, status: Extract<AttemptStatus, { state: 'ended' }>): Promise<void> {
+/**
+ * The engine requeued the job itself (Slurm after a node failure or preemption, for a `--requeue`
+ * job): the attempt ends and the next one, the same engine job, waits in the engine's queue. One
+ * change, so a crash cannot leave the job without an attempt while the engine still holds it.
+ */
+async function requeuedByEngine(deps: ReconcileDeps, backend: Backend, job: JobRow, attempt: AttemptRow, restarts: number): Promise<void> {
+  const next = attempt.attempt + 1;
+  deps.signals.delete(attemptKey(attempt));
   await deps.transitions.apply({
     jobId: job.id,
     from: job.state,
+    to: 'STARTING',
+    reason: `requeued by ${backend.name} (node failure or preemption); attempt ${next} waits in its queue`,
+    set: { attempt: next, startedAt: null },
+    endAttempt: { attempt: attempt.attempt, exitCode: null, signal: null, endReason: 'node_failure' },
+    newAttempt: {
+      jobId: job.id, attempt: next, backend: attempt.backend, node: null, gpus: [], cpus: attempt.cpus, memoryGb: attempt.memoryGb,
+      handle: { ...attempt.handle, restarts }, logPath: null, startedAt: deps.clock.now(),
+    },
+  });
+}
+
+/** Attempts that never started (the server died mid-launch) are retried up to this many. */
+const MAX_UNSTARTED_ATTEMPTS = 5;
+
+/** Nothing of the attempt ran, so the job goes back to the queue whatever its retry policy. */
+async function requeueUnstarted(deps: ReconcileDeps, job: JobRow, attempt: number, detail: string): Promise<void> {
+  await deps.transitions.apply({
+    jobId: job.id,
+    from: 'STARTING',
     to: 'PENDING',
-    reason: `preempted (${job.preemptReason ?? 'for another job'}; ${status.detail}); requeued for attempt ${attempt + 1}`,
-    set: { preemptRequestedAt: null },
-    endAttempt: { attempt, exitCode: status.exitCode, signal: status.signal, endReason: 'preempted' },
+    reason: `attempt ${attempt} never started (${detail}); queued again`,
+    endAttempt: { attempt, exitCode: null, signal: null, endReason: 'launch_failed' },
   });
 }
 
@@ -126,7 +167,7 @@ function whyEnded(job: JobRow, reported: EndReason, now: number): EndReason {
 function describeEnd(job: JobRow, endReason: EndReason, detail: string): string {
   switch (endReason) {
     case 'cancelled':
-      return `cancelled (${detail})`;
+      return job.cancelReason ? `${job.cancelReason} (${detail})` : `cancelled (${detail})`;
     case 'timeout':
       return `exceeded max_runtime of ${job.spec.maxRuntimeSeconds} s (${detail})`;
     case 'exit':

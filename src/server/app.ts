@@ -16,6 +16,8 @@ import { registerUploadRoutes } from './routes/uploads.js';
 import { registerLogRoutes } from './routes/logs.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerTokenRoutes } from './routes/tokens.js';
+import { registerLogStreamRoutes } from './routes/log-stream.js';
+import { registerUiRoutes } from './routes/ui.js';
 import { Authenticator } from './auth.js';
 import { VERSION } from '../version.js';
 
@@ -54,6 +56,8 @@ export async function buildApp(res: ServerResources): Promise<FastifyInstance> {
   registerUploadRoutes(app, res);
   registerTokenRoutes(app, res, auth);
   registerAdminRoutes(app, res, auth);
+  registerLogStreamRoutes(app, res);
+  await registerUiRoutes(app);
   return app;
 }
 

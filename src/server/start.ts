@@ -13,12 +13,15 @@ import pino from 'pino';
 import type { ServerConfig } from '../config.js';
 import { systemClock } from '../core/clock.js';
 import { StintError } from '../core/errors.js';
-import { createLocalBackend } from '../backends/local/backend.js';
+import type { Backend } from '../backends/backend.js';
+import { createBackends } from './backends.js';
 import { Scheduler } from '../scheduler/loop.js';
 import { JobTransitions } from '../scheduler/transitions.js';
 import { openSqliteStore } from '../store/sqlite/store.js';
 import type { Store } from '../store/types.js';
 import { buildApp } from './app.js';
+import { Observability } from '../metrics/observability.js';
+import { registerObservabilityRoutes } from './routes/observability.js';
 import { runAsFor } from '../scheduler/run-as.js';
 import { bootstrapSingleUser } from './auth.js';
 
@@ -39,23 +42,33 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const store = await openStore(config);
   const bootstrap = await bootstrapSingleUser(store.users, config.owner, token, systemClock.now());
   if (bootstrap !== 'unchanged') logger.info({ user: config.owner, bootstrap }, 'the token in $STINT_HOME/token is now the admin token of the server\'s user');
-  const local = await createLocalBackend({ name: 'local', home: config.home, fakeGpus: config.fakeGpus });
-  const backends = [local];
+  const unguarded = await createBackends(config).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   const clock = systemClock;
   const transitions = new JobTransitions(store, clock);
+  // Metrics, GPU telemetry, health drains, idle-GPU policy, alerts; the scheduler sees the backends
+  // through it (drained GPUs unhealthy).
+  const observability = await Observability.create({ settings: config.observability, store, backends: unguarded, clock, transitions, logger });
+  const backends = observability.backends;
   const runAsPolicy = { serverIsRoot: process.getuid?.() === 0, serverUser: config.owner, allowRootJobs: config.allowRootJobs };
   const runAs = (owner: string) => runAsFor(owner, store.users, runAsPolicy);
-  const scheduler = new Scheduler({ runAs, store, backends, clock, transitions, logger, config: { killGraceMs: config.killGraceMs, pollIntervalMs: config.pollIntervalMs, preemptGraceMs: config.preemptGraceMs, preemptMinRuntimeMs: config.preemptMinRuntimeMs } });
-  const app = await buildApp({
-    store, backends, clock, transitions, scheduler, logger,
+  const scheduler = new Scheduler({ runAs, store, backends, clock, transitions, logger, config: { killGraceMs: config.killGraceMs, pollIntervalMs: config.pollIntervalMs, preemptGraceMs: config.preemptGraceMs, preemptMinRuntimeMs: config.preemptMinRuntimeMs }, hooks: observability.hooks });
+  // The HTTP side sees the backends as they are: a drained GPU is out of placement, not out of the
+  // machine, so a job that needs it is still admitted and waits (drains are in /api/v1/health).
+  const resources = {
+    store, backends: unguarded, clock, transitions, scheduler, logger,
     uploadsDir: join(config.home, 'uploads'),
     maxUploadBytes: config.maxUploadBytes,
     runAs,
-  });
+  };
+  const app = await buildApp(resources);
+  observability.attach(app, scheduler, (a, o) => registerObservabilityRoutes(a, resources, o));
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
-    await Promise.all([local.close(), store.close()]);
+    await Promise.all([...backends.map((b) => b.close()), store.close()]);
     throw listenError(error, config);
   }
   const address = app.server.address();
@@ -66,15 +79,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   await writeFile(`${serverJson}.${process.pid}.tmp`, JSON.stringify({ url, pid: process.pid }) + '\n');
   await rename(`${serverJson}.${process.pid}.tmp`, serverJson);
   scheduler.start();
+  observability.start(url);
   logger.info({ url, home: config.home }, 'stint server started');
-  const gpus = (await local.inventory()).nodes.flatMap((n) => n.gpus);
-  const counts = new Map<string, number>();
-  for (const gpu of gpus) counts.set(gpu.name, (counts.get(gpu.name) ?? 0) + 1);
-  const gpuSummary = gpus.length === 0 ? 'no GPUs found' : `GPUs: ${[...counts].map(([n, c]) => `${c} × ${n}`).join(', ')}${gpus[0]?.vendor === 'fake' ? ' (fake)' : ''}`;
+  const gpuSummary = await summarizeGpus(backends);
   return {
     url, gpuSummary, app, scheduler, store,
     async stop() {
       await app.close();
+      await observability.stop();
       await scheduler.stop();
       for (const backend of backends) await backend.close();
       await store.close();
@@ -82,6 +94,18 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       logger.flush();
     },
   };
+}
+
+/** "GPUs: 4 × A100 (fake)", or one such part per backend when there are several. */
+async function summarizeGpus(backends: readonly Backend[]): Promise<string> {
+  const parts = await Promise.all(backends.map(async (backend) => {
+    const gpus = (await backend.inventory()).nodes.flatMap((n) => n.gpus);
+    const counts = new Map<string, number>();
+    for (const gpu of gpus) counts.set(gpu.name, (counts.get(gpu.name) ?? 0) + 1);
+    const listed = gpus.length === 0 ? 'no GPUs found' : `GPUs: ${[...counts].map(([n, c]) => `${c} × ${n}`).join(', ')}${gpus[0]?.vendor === 'fake' ? ' (fake)' : ''}`;
+    return backends.length === 1 ? listed : `${backend.name} (${backend.kind}) ${listed}`;
+  }));
+  return parts.join('; ');
 }
 
 /** SQLite in $STINT_HOME by default; PostgreSQL (loaded only then) when a database URL is set. */

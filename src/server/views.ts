@@ -58,7 +58,8 @@ export function jobView(job: JobRow, attempt: AttemptRow | undefined, wait: Wait
     submittedAt: iso(job.submittedAt)!,
     startedAt: iso(job.startedAt),
     endedAt: iso(job.endedAt),
-    waitReason: pending ? (wait?.reason ?? null) : null,
+    // A job an engine holds (Slurm PENDING) is STARTING here, with the engine's reason.
+    waitReason: pending || job.state === 'STARTING' ? (wait?.reason ?? null) : null,
     onBorrowedGpus: job.state === 'RUNNING' ? borrowing : null,
     estimatedStartAt: pending ? iso(wait?.estimatedStartAt ?? null) : null,
     queuePosition: pending ? (wait?.position ?? null) : null,

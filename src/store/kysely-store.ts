@@ -4,23 +4,28 @@
 // still in the expected state and writes its event, attempt, handle and GPU holds with it; a GPU
 // is held by at most one job (primary key on gpu_holds; a duplicate becomes StintError CONFLICT).
 
-import type { Kysely, Transaction as KyselyTx } from 'kysely';
+import { sql, type Kysely, type SelectQueryBuilder, type Transaction as KyselyTx } from 'kysely';
 import type { AttemptRecord } from '../core/accounting.js';
 import type { ProjectQuota, UserCaps } from '../core/quota/types.js';
 import { StintError } from '../core/errors.js';
 import type { JobState } from '../core/job-state.js';
 import { toAttemptRow, toEventRow, toJobRow } from './rows.js';
 import type { Database as Schema } from './schema.js';
-import type { AttemptRow, EndedAttemptUsage, EventRow, GpuHold, JobFilter, JobRow, NewJob, Store, Transition } from './types.js';
+import type { AttemptRow, EndedAttemptUsage, EventRow, GpuHold, JobFilter, JobRow, JobSortKey, NewJob, Store, Transition } from './types.js';
 import type { UserStore } from './users.js';
+import { KyselyObservabilityStore, type ObservabilityStore } from './observability.js';
 
 export class KyselyStore implements Store {
+  readonly observability: ObservabilityStore;
+
   constructor(
     private readonly db: Kysely<Schema>,
     /** Whether a failed write was a second hold on a GPU (the dialect's unique-violation error). */
     private readonly isHoldConflict: (error: unknown) => boolean,
     readonly users: UserStore,
-  ) {}
+  ) {
+    this.observability = new KyselyObservabilityStore(db);
+  }
 
   async submitJob(job: NewJob): Promise<JobRow> {
     return this.db.transaction().execute(async (trx) => {
@@ -65,16 +70,18 @@ export class KyselyStore implements Store {
   async listJobs(filter: JobFilter = {}): Promise<JobRow[]> {
     // `IN ()` is valid SQLite but a syntax error in PostgreSQL.
     if (filter.states && filter.states.length === 0) return [];
-    let query = this.db.selectFrom('jobs').selectAll().orderBy('id', 'desc');
-    if (filter.states) query = query.where('state', 'in', filter.states as JobState[]);
-    if (filter.beforeId !== undefined) query = query.where('id', '<', filter.beforeId);
+    const sort = filter.sort ?? { key: 'id', dir: 'desc' };
+    let query = whereJobFilter(this.db.selectFrom('jobs').selectAll(), filter).orderBy(SORT_COLUMNS[sort.key], sort.dir);
+    if (sort.key !== 'id') query = query.orderBy('id', sort.dir);
     if (filter.limit !== undefined) query = query.limit(filter.limit);
+    if (filter.offset !== undefined && filter.offset > 0) query = query.offset(filter.offset);
     return (await query.execute()).map(toJobRow);
   }
 
-  async countJobs(): Promise<number> {
-    const row = await this.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return Number(row.n);
+  async countJobs(filter: JobFilter = {}): Promise<number> {
+    if (filter.states && filter.states.length === 0) return 0;
+    const query = whereJobFilter(this.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')), filter);
+    return Number((await query.executeTakeFirstOrThrow()).n);
   }
 
   async transition(change: Transition): Promise<boolean> {
@@ -100,10 +107,10 @@ export class KyselyStore implements Store {
       .execute();
   }
 
-  async requestCancel(jobId: number, at: number): Promise<void> {
+  async requestCancel(jobId: number, at: number, reason?: string): Promise<void> {
     await this.db
       .updateTable('jobs')
-      .set({ cancel_requested_at: at })
+      .set({ cancel_requested_at: at, ...(reason !== undefined && { cancel_reason: reason }) })
       .where('id', '=', jobId)
       .where('cancel_requested_at', 'is', null)
       .execute();
@@ -267,6 +274,7 @@ async function applyTransition(trx: KyselyTx<Schema>, change: Transition): Promi
       ...(set.startedAt !== undefined && { started_at: set.startedAt }),
       ...(set.endedAt !== undefined && { ended_at: set.endedAt }),
       ...(set.preemptRequestedAt !== undefined && { preempt_requested_at: set.preemptRequestedAt }),
+      ...(set.notBefore !== undefined && { not_before: set.notBefore }),
     })
     .where('id', '=', change.jobId)
     .where('state', '=', change.from)
@@ -326,4 +334,23 @@ async function insertAttempt(trx: KyselyTx<Schema>, attempt: NonNullable<Transit
       end_reason: null,
     })
     .execute();
+}
+
+const SORT_COLUMNS = { id: 'id', name: 'name', owner: 'owner', project: 'project', state: 'state', submittedAt: 'submitted_at' } as const satisfies Record<JobSortKey, string>;
+
+/** The filter's conditions (not its order, limit or offset), the same for listing and counting. */
+function whereJobFilter<O>(query: SelectQueryBuilder<Schema, 'jobs', O>, filter: JobFilter): SelectQueryBuilder<Schema, 'jobs', O> {
+  let q = query;
+  if (filter.states) q = q.where('state', 'in', filter.states as JobState[]);
+  if (filter.beforeId !== undefined) q = q.where('id', '<', filter.beforeId);
+  if (filter.owner !== undefined) q = q.where('owner', '=', filter.owner);
+  if (filter.project !== undefined) q = q.where('project', '=', filter.project);
+  if (filter.backend !== undefined) q = q.where('backend', '=', filter.backend);
+  if (filter.submittedSince !== undefined) q = q.where('submitted_at', '>=', filter.submittedSince);
+  if (filter.nameContains) {
+    // lower() on both sides: LIKE is case-blind in SQLite but not in PostgreSQL.
+    const pattern = `%${filter.nameContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q = q.where(sql<boolean>`lower(name) like ${pattern} escape '\\'`);
+  }
+  return q;
 }

@@ -30,6 +30,8 @@ export function toJobRow(r: Selectable<JobsTable>): JobRow {
     cancelRequestedAt: r.cancel_requested_at,
     preemptRequestedAt: r.preempt_requested_at,
     preemptReason: r.preempt_reason,
+    notBefore: r.not_before ?? null,
+    cancelReason: r.cancel_reason ?? null,
   };
 }
 

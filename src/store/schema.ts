@@ -25,6 +25,9 @@ export interface JobsTable {
   cancel_requested_at: number | null;
   preempt_requested_at: number | null;
   preempt_reason: string | null;
+  /** Migration 006: a retried job waits until then (backoff); why stint cancelled it itself. */
+  not_before: Generated<number | null>;
+  cancel_reason: Generated<string | null>;
 }
 
 export interface AttemptsTable {
@@ -124,7 +127,55 @@ export interface UserCapsTable {
   max_queued: number | null;
 }
 
+export interface GpuDrainsTable {
+  backend: string;
+  node: string;
+  /** -1: the whole node. */
+  gpu_index: number;
+  reason: string;
+  source: string;
+  at: number;
+}
+
+export interface HealthEventsTable {
+  id: Generated<number>;
+  at: number;
+  backend: string;
+  node: string;
+  gpu_index: number | null;
+  kind: string;
+  detail: string;
+}
+
+export interface JobTelemetryTable {
+  job_id: number;
+  attempt: number;
+  updated_at: number;
+  series: string;
+  gpu_seconds: number;
+  idle_gpu_seconds: number;
+}
+
+export interface IdlePoliciesTable {
+  project: string;
+  threshold_percent: number;
+  warn_after_seconds: number;
+  stop_after_seconds: number | null;
+  applies_to: string;
+}
+
+export interface WebhooksTable {
+  user_name: string;
+  url: string;
+  format: string;
+}
+
 export interface Database {
+  gpu_drains: GpuDrainsTable;
+  health_events: HealthEventsTable;
+  job_telemetry: JobTelemetryTable;
+  idle_policies: IdlePoliciesTable;
+  webhooks: WebhooksTable;
   jobs: JobsTable;
   project_quotas: ProjectQuotasTable;
   user_caps: UserCapsTable;

@@ -103,5 +103,32 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect((await store.listJobs({ limit: 2, beforeId: ids[3] })).map((j) => j.id)).toEqual([ids[2], ids[1]]);
       await store.close();
     });
+
+    it('filters, searches, sorts, pages and counts jobs', async () => {
+      const store = await factory.open(await factory.freshLocation());
+      const make = (name: string | null, owner: string, project: string | null, at: number, backend: string | null = 'local') =>
+        store.submitJob({ ...newJob(at), name, owner, project, backend });
+      const a = await make('Train_ResNet', 'ann', 'vision', 10);
+      const b = await make('eval-resnet', 'bob', 'vision', 20);
+      const c = await make('100%_done', 'ann', null, 30, 'slurm');
+      const d = await make(null, 'bob', 'nlp', 40);
+      await store.transition({ jobId: b.id, from: 'PENDING', to: 'CANCELLED', reason: 'c', at: 50 });
+      const ids = async (filter: Parameters<Store['listJobs']>[0]) => (await store.listJobs(filter)).map((j) => j.id);
+      expect(await ids({ nameContains: 'RESNET' })).toEqual([b.id, a.id]);
+      expect(await ids({ nameContains: '%' })).toEqual([c.id]);
+      expect(await ids({ nameContains: '_' })).toEqual([c.id, a.id]);
+      expect(await ids({ owner: 'bob' })).toEqual([d.id, b.id]);
+      expect(await ids({ project: 'vision', states: ['PENDING'] })).toEqual([a.id]);
+      expect(await ids({ backend: 'slurm' })).toEqual([c.id]);
+      expect(await ids({ submittedSince: 30 })).toEqual([d.id, c.id]);
+      expect(await ids({ sort: { key: 'submittedAt', dir: 'asc' } })).toEqual([a.id, b.id, c.id, d.id]);
+      expect(await ids({ sort: { key: 'owner', dir: 'asc' } })).toEqual([a.id, c.id, b.id, d.id]);
+      expect(await ids({ sort: { key: 'id', dir: 'desc' }, limit: 2, offset: 1 })).toEqual([c.id, b.id]);
+      expect(await store.countJobs({ owner: 'ann' })).toBe(2);
+      expect(await store.countJobs({ states: ['CANCELLED'], limit: 1 })).toBe(1);
+      expect(await store.countJobs({ states: [] })).toBe(0);
+      expect(await store.countJobs()).toBe(4);
+      await store.close();
+    });
   });
 }

@@ -8,6 +8,7 @@ import type { AttemptRecord } from '../core/accounting.js';
 import type { ProjectQuota, UserCaps } from '../core/quota/types.js';
 import type { TaskSpec } from '../core/spec/types.js';
 import type { UserStore } from './users.js';
+import type { ObservabilityStore } from './observability.js';
 
 export interface JobRow {
   id: number;
@@ -35,6 +36,10 @@ export interface JobRow {
   /** Set while stint asks the job to stop for another job (preemption); cleared when it requeues. */
   preemptRequestedAt: number | null;
   preemptReason: string | null;
+  /** A job retried with backoff is not placed before this time (epoch ms); null: at once. */
+  notBefore?: number | null;
+  /** Why stint itself asked the job to stop (an idle job's policy), shown as its end reason. */
+  cancelReason?: string | null;
 }
 
 export interface AttemptRow {
@@ -101,7 +106,20 @@ export interface JobFilter {
   limit?: number;
   /** Only jobs with id below this (paging backwards from the newest). */
   beforeId?: number;
+  owner?: string;
+  project?: string;
+  backend?: string;
+  /** Only jobs submitted at or after this time (epoch ms). */
+  submittedSince?: number;
+  /** Case-insensitive substring of the job's name. */
+  nameContains?: string;
+  /** Order of the list (default: id, newest first); ties are broken by id. */
+  sort?: { key: JobSortKey; dir: 'asc' | 'desc' };
+  /** Rows to skip (page offset), applied after sorting. */
+  offset?: number;
 }
+
+export type JobSortKey = 'id' | 'name' | 'owner' | 'project' | 'state' | 'submittedAt';
 
 /** One state change, applied atomically: the job row, its event, attempt and GPU holds. */
 export interface Transition {
@@ -111,7 +129,7 @@ export interface Transition {
   reason: string;
   at: number;
   /** Fields of the job row to set with the change. */
-  set?: Partial<Pick<JobRow, 'backend' | 'attempt' | 'exitCode' | 'signal' | 'startedAt' | 'endedAt' | 'reason' | 'preemptRequestedAt'>>;
+  set?: Partial<Pick<JobRow, 'backend' | 'attempt' | 'exitCode' | 'signal' | 'startedAt' | 'endedAt' | 'reason' | 'preemptRequestedAt' | 'notBefore'>>;
   /** A new attempt to record (entering STARTING). */
   newAttempt?: Omit<AttemptRow, 'endedAt' | 'exitCode' | 'signal' | 'endReason'>;
   /** GPUs to take for the job (entering STARTING); the change fails with CONFLICT if any is held. */
@@ -125,14 +143,18 @@ export interface Transition {
 export interface Store {
   /** Users, tokens, projects and the audit log (users.ts), on the same database. */
   readonly users: UserStore;
+  /** Drains, health events, GPU telemetry, idle policies, webhooks, job counts (observability.ts). */
+  readonly observability: ObservabilityStore;
   submitJob(job: NewJob): Promise<JobRow>;
   getJob(id: number): Promise<JobRow | null>;
   listJobs(filter?: JobFilter): Promise<JobRow[]>;
-  countJobs(): Promise<number>;
+  /** How many jobs match the filter's conditions (its limit, offset and sort are ignored). */
+  countJobs(filter?: JobFilter): Promise<number>;
   /** Applies a transition if the job is still in `from`; returns false (and writes nothing) if not. */
   transition(change: Transition): Promise<boolean>;
   updateAttemptHandle(jobId: number, attempt: number, handle: Record<string, unknown>, logPath: string | null): Promise<void>;
-  requestCancel(jobId: number, at: number): Promise<void>;
+  /** `reason`: set when stint itself stops the job (an idle policy); shown as its end reason. */
+  requestCancel(jobId: number, at: number, reason?: string): Promise<void>;
   /** Asks a running job to stop for another; false if it is not running or already asked. */
   requestPreemption(jobId: number, at: number, reason: string): Promise<boolean>;
   listProjectQuotas(): Promise<ProjectQuota[]>;

@@ -42,6 +42,8 @@ export const LOCAL_UNSUPPORTED = {
 export async function createLocalBackend(options: LocalBackendOptions): Promise<Backend> {
   const found = await discoverGpus({ fake: options.fakeGpus });
   const host = detectHostResources();
+  await mkdir(options.home, { recursive: true });
+  await ProcessLauncher.awaitPrevious(launcherPidFile(options));
   const node: Node = { name: hostname(), gpus: found.gpus, cpus: host.cpus, memoryGb: host.memoryGb };
   return new LocalBackend(options, node);
 }
@@ -52,13 +54,14 @@ class LocalBackend implements Backend {
   readonly stintPlaces = true;
   readonly name: string;
   private readonly listeners: Array<() => void> = [];
-  private readonly launcher = new ProcessLauncher(() => this.notify());
+  private readonly launcher: ProcessLauncher;
 
   constructor(
     private readonly options: LocalBackendOptions,
     private readonly node: Node,
   ) {
     this.name = options.name;
+    this.launcher = new ProcessLauncher(() => this.notify(), launcherPidFile(options));
   }
 
   async inventory(): Promise<Inventory> {
@@ -145,9 +148,15 @@ function toAttemptStatus(status: ReturnType<typeof processStatus>): AttemptStatu
         reason: 'exit',
         detail: status.signal ? `killed by ${status.signal}` : `exit code ${status.exitCode}`,
       };
+    case 'never_started':
+      return { state: 'ended', exitCode: null, signal: null, reason: 'launch_failed', detail: 'the server stopped before the job was started; nothing of it ran' };
     case 'lost':
       return { state: 'ended', exitCode: null, signal: null, reason: 'lost', detail: 'the job ended without recording an exit status (killed by SIGKILL, e.g. out of memory, or the machine rebooted)' };
   }
+}
+
+function launcherPidFile(options: LocalBackendOptions): string {
+  return join(options.home, `launcher-${options.name}.pid`);
 }
 
 export async function readLogFile(path: string, offset: number, limit: number): Promise<LogChunk> {

@@ -8,7 +8,7 @@
 // truth.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { chown, lchown, mkdir, readdir, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -24,7 +24,9 @@ export interface ProcessHandle {
 export type ProcessStatus =
   | { state: 'running' }
   | { state: 'exited'; exitCode: number; signal: string | null }
-  | { state: 'lost' };
+  | { state: 'lost' }
+  /** The launcher never forked it (the server died between recording and starting it). */
+  | { state: 'never_started' };
 
 // Process creation is the cost that matters (about 3 ms per fork on a small VM), so each attempt
 // costs one fork of the launcher: the job subshell sources the user's setup and run itself and
@@ -79,7 +81,32 @@ export class ProcessLauncher {
   private readonly starting = new Map<string, { resolve: (pid: number) => void; reject: (e: Error) => void }>();
   private partial = '';
 
-  constructor(private readonly onExited: () => void) {}
+  /** `pidFile` records the launcher (pid and start time), so the next server can wait for it to finish. */
+  constructor(
+    private readonly onExited: () => void,
+    private readonly pidFile: string,
+  ) {}
+
+  /**
+   * Waits until the launcher of a previous server (killed or stopped) has exited. It reads the
+   * attempts handed to it before its server died, forks them and writes their pgid files, then
+   * sees the end of its input and exits; after that, an attempt without a pgid file was never
+   * started, and may be started again without ever running twice.
+   */
+  static async awaitPrevious(pidFile: string, timeoutMs = 10_000): Promise<void> {
+    let recorded: [number, number | null];
+    try {
+      const [pid, start] = readFileSync(pidFile, 'utf8').trim().split(' ');
+      recorded = [Number(pid), start === undefined || start === 'null' ? null : Number(start)];
+    } catch {
+      return;
+    }
+    const [pid, start] = recorded;
+    const deadline = Date.now() + timeoutMs;
+    while (Number.isInteger(pid) && pid > 1 && isAlive({ dir: '', wrapperPid: pid, wrapperStart: start }) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
 
   async start(options: StartOptions): Promise<ProcessHandle> {
     await mkdir(options.dir, { recursive: true });
@@ -124,6 +151,7 @@ export class ProcessLauncher {
     (child.stdout as unknown as Socket).unref();
     (child.stdin as unknown as Socket).unref();
     this.child = child;
+    if (child.pid !== undefined) writeFileSync(this.pidFile, `${child.pid} ${processStartTime(child.pid)}\n`);
     return child;
   }
 
@@ -176,11 +204,15 @@ function baseEnvironment(): Record<string, string> {
 }
 
 export function processStatus(handle: ProcessHandle): ProcessStatus {
-  const exited = readExit(handle.dir);
-  if (exited) return exited;
+  const ended = readExit(handle.dir);
+  if (ended) return ended;
   if (isAlive(handle)) return { state: 'running' };
   // The wrapper may have written the file between the two checks.
-  return readExit(handle.dir) ?? { state: 'lost' };
+  const exited = readExit(handle.dir);
+  if (exited) return exited;
+  // Neither forked (no pgid) nor recorded: the server died before the launcher got it.
+  if (handle.wrapperPid === null && !existsSync(join(handle.dir, 'pgid'))) return { state: 'never_started' };
+  return { state: 'lost' };
 }
 
 function readExit(dir: string): ProcessStatus | null {
@@ -205,8 +237,19 @@ function isAlive(handle: ProcessHandle): boolean {
     return false;
   }
   if (handle.wrapperPid === null) return true;
+  if (isZombie(handle.wrapperPid)) return false;
   if (handle.wrapperStart === null) return true;
   return processStartTime(handle.wrapperPid) === handle.wrapperStart;
+}
+
+/** An exited process not yet reaped (its parent, the server, was killed): it runs no more. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
+  }
 }
 
 function processStartTime(pid: number): number | null {

@@ -32,7 +32,7 @@ export const SKYPILOT_TASK_KEYS = [
 ] as const;
 
 /** stint's own scheduling keys, accepted at the top level or under `stint:`. */
-export const STINT_KEYS = ['priority', 'max_runtime', 'retries', 'preemptible', 'project'] as const;
+export const STINT_KEYS = ['priority', 'max_runtime', 'retries', 'preemptible', 'project', 'interactive'] as const;
 
 export const TASK_KEYS: readonly string[] = [...SKYPILOT_TASK_KEYS, ...STINT_KEYS, 'stint'];
 
@@ -88,7 +88,7 @@ export const STORAGE_KEYS = [
   '_force_delete',
 ] as const;
 
-export const RETRY_KEYS = ['max', 'on', 'exit_codes'] as const;
+export const RETRY_KEYS = ['max', 'on', 'exit_codes', 'backoff'] as const;
 
 /** Levenshtein distance, for suggestions only. */
 function editDistance(a: string, b: string): number {

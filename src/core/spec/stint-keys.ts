@@ -1,4 +1,5 @@
-// Reads stint's own scheduling keys: priority, max_runtime, retries, preemptible, project. They may
+// Reads stint's own scheduling keys: priority, max_runtime, retries, preemptible, project,
+// interactive. They may
 // sit at the top level beside SkyPilot's keys or inside a top-level `stint:` map (which keeps a file
 // valid for SkyPilot tools that reject unknown keys). A key given in both places is an error: there
 // is no silent precedence. Defaults: priority 0, no runtime limit, preemptible, and
@@ -22,26 +23,36 @@ export interface StintSettings {
   retries: RetryPolicy;
   preemptible: boolean;
   project: string | null;
+  interactive: boolean;
 }
 
 const RETRY_CAUSES = ['preemption', 'node_failure', 'failure'] as const;
 const MAX_RETRIES = 100;
-const RETRIES_ACCEPTED = 'an integer N (retry N times after preemption or node failure) or {max: N, on: [preemption, node_failure, failure], exit_codes: [..]}';
+const RETRIES_ACCEPTED = 'an integer N (retry N times after preemption or node failure) or {max: N, on: [preemption, node_failure, failure, exit_codes: [..]], backoff: 30s}';
 
 export function defaultSettings(): StintSettings {
-  return { priority: DEFAULT_PRIORITY, maxRuntimeSeconds: null, retries: copyPolicy(DEFAULT_RETRY_POLICY), preemptible: true, project: null };
+  return { priority: DEFAULT_PRIORITY, maxRuntimeSeconds: null, retries: copyPolicy(DEFAULT_RETRY_POLICY), preemptible: true, project: null, interactive: false };
 }
 
 function copyPolicy(policy: Readonly<RetryPolicy>): RetryPolicy {
   return { max: policy.max, on: [...policy.on], exitCodes: [...policy.exitCodes] };
 }
 
-function readCauses(ctx: ParseContext, node: Node | null, field: string): RetryPolicy['on'] | null {
-  const items = seqItems(ctx, node, field, `a list of ${RETRY_CAUSES.join(', ')}`);
+/** `on: [preemption, node_failure, exit_codes: [1, 137]]`: a map item retries failures with those codes. */
+function readCauses(ctx: ParseContext, node: Node | null, field: string, codes: number[]): RetryPolicy['on'] | null {
+  const items = seqItems(ctx, node, field, `a list of ${RETRY_CAUSES.join(', ')}, exit_codes: [..]`);
   if (items === null) return null;
   const causes: RetryPolicy['on'] = [];
   for (const item of items) {
-    const value = isScalar(item) ? item.value : undefined;
+    if (!isScalar(item)) {
+      const inner = knownEntries(ctx, mapEntries(ctx, item, field, 'exit_codes: [..]') ?? [], ['exit_codes'], field);
+      const read = inner.length === 1 ? readExitCodes(ctx, inner[0]!.value, `${field}.exit_codes`) : null;
+      if (read === null) return null;
+      codes.push(...read);
+      causes.push('failure');
+      continue;
+    }
+    const value = item.value;
     const cause = RETRY_CAUSES.find((known) => known === value);
     if (cause) causes.push(cause);
     else addIssue(ctx, field, item, `\`${String(plainValue(ctx, item))}\` is not a retry cause`, { value: plainValue(ctx, item), accepted: RETRY_CAUSES.join(', ') });
@@ -63,14 +74,18 @@ function readRetryMap(ctx: ParseContext, node: Node, field: string): RetryPolicy
   if (!maxEntry) return addIssue(ctx, `${field}.max`, node, 'is required: how many times to retry', { accepted: `an integer from 0 to ${MAX_RETRIES}` });
   const max = readInt(ctx, maxEntry.value, `${field}.max`, 0, MAX_RETRIES);
   const onEntry = byKey.get('on');
-  const on = onEntry ? readCauses(ctx, onEntry.value, `${field}.on`) : [...DEFAULT_RETRY_POLICY.on];
+  const inline: number[] = [];
+  const on = onEntry ? readCauses(ctx, onEntry.value, `${field}.on`, inline) : [...DEFAULT_RETRY_POLICY.on];
   const codesEntry = byKey.get('exit_codes');
-  const exitCodes = codesEntry ? readExitCodes(ctx, codesEntry.value, `${field}.exit_codes`) : [];
-  if (max === null || on === null || exitCodes === null) return null;
+  const listed = codesEntry ? readExitCodes(ctx, codesEntry.value, `${field}.exit_codes`) : [];
+  const backoffEntry = byKey.get('backoff');
+  const backoff = backoffEntry ? readDurationSeconds(ctx, backoffEntry.value, `${field}.backoff`) : undefined;
+  if (max === null || on === null || listed === null || backoff === null) return null;
+  const exitCodes = [...new Set([...listed, ...inline])];
   if (exitCodes.length > 0 && !on.includes('failure') && codesEntry) {
     return addIssue(ctx, `${field}.exit_codes`, codesEntry.keyNode, 'only applies to retries on `failure`; add failure to `on`', { value: exitCodes, accepted: 'exit_codes together with on: [failure]' });
   }
-  return { max, on, exitCodes };
+  return backoff === undefined ? { max, on, exitCodes } : { max, on, exitCodes, backoffSeconds: backoff };
 }
 
 function readRetries(ctx: ParseContext, node: Node | null, field: string): RetryPolicy | null {
@@ -94,6 +109,9 @@ function applyKey(ctx: ParseContext, settings: StintSettings, entry: Entry, fiel
       return;
     case 'preemptible':
       settings.preemptible = readBool(ctx, entry.value, field) ?? settings.preemptible;
+      return;
+    case 'interactive':
+      settings.interactive = readBool(ctx, entry.value, field) ?? settings.interactive;
       return;
     case 'project': {
       const project = readString(ctx, entry.value, field, true);

@@ -55,6 +55,8 @@ export interface RetryPolicy {
   max: number;
   on: Array<'preemption' | 'node_failure' | 'failure'>;
   exitCodes: number[];
+  /** First wait before a retry after a node failure or a failure, doubled each attempt (absent: the default, src/core/retry.ts). */
+  backoffSeconds?: number;
 }
 
 /** Things a task may ask for that a backend may refuse; each backend lists those it cannot do. */
@@ -108,6 +110,8 @@ export interface TaskSpec {
   retries: RetryPolicy;
   preemptible: boolean;
   project: string | null;
+  /** stint's `interactive: true`: a session a person works in (idle-GPU policies watch these by default). */
+  interactive?: boolean;
   features: FeatureUse[];
 }
 

@@ -22,7 +22,7 @@ import { cancelJob, submitTask, type SubmissionDeps } from '../../scheduler/subm
 import { assertCanCancel, assertCanSubmit, canSeeJobDetails, RULES } from '../access.js';
 import { recordAudit } from '../audit.js';
 import { callerOf } from '../auth.js';
-import type { JobRow } from '../../store/types.js';
+import type { JobFilter, JobRow } from '../../store/types.js';
 import type { ServerResources } from '../resources.js';
 import { jobDetailView, jobView, maskSecrets, redactedJobDetailView } from '../views.js';
 
@@ -66,10 +66,23 @@ export function registerJobRoutes(app: FastifyInstance, res: ServerResources): v
   api.get('/api/v1/jobs', {
     schema: { summary: 'List jobs, newest first (active ones unless all=true)', querystring: JobListQuerySchema, response: { 200: JobListSchema, 400: ErrorBodySchema } },
   }, async (request) => {
-    const states = parseStates(request.query.state, request.query.all === 'true');
-    const rows = await res.store.listJobs({ states, limit: request.query.limit ?? 1000, beforeId: request.query.before });
+    const q = request.query;
+    const filter: JobFilter = {
+      states: parseStates(q.state, q.all === 'true'),
+      limit: q.limit ?? 1000,
+      beforeId: q.before,
+      owner: q.user,
+      project: q.project,
+      backend: q.backend,
+      submittedSince: q.since === undefined ? undefined : parseSinceTime(q.since),
+      nameContains: q.q,
+      sort: q.sort || q.order ? { key: q.sort ?? 'id', dir: q.order ?? 'desc' } : undefined,
+      offset: q.offset,
+    };
+    const [rows, total] = await Promise.all([res.store.listJobs(filter), q.offset === undefined ? undefined : res.store.countJobs(filter)]);
     const attempts = new Map((await res.store.listCurrentAttempts(rows.map((r) => r.id))).map((a) => [a.jobId, a]));
-    return { jobs: rows.map((r) => jobView(r, attempts.get(r.id), res.scheduler.waitInfo(r.id), res.scheduler.priorityOf(r.id), res.scheduler.quotas.isBorrowing(r.id))) };
+    const jobs = rows.map((r) => jobView(r, attempts.get(r.id), res.scheduler.waitInfo(r.id), res.scheduler.priorityOf(r.id), res.scheduler.quotas.isBorrowing(r.id)));
+    return total === undefined ? { jobs } : { jobs, total };
   });
 
   api.get('/api/v1/jobs/:id', {
@@ -107,6 +120,12 @@ async function existingJob(res: ServerResources, id: number): Promise<JobRow> {
 }
 
 const ACTIVE: JobState[] = ['PENDING', 'STARTING', 'RUNNING'];
+
+function parseSinceTime(text: string): number {
+  const at = Date.parse(text);
+  if (!Number.isFinite(at)) throw new StintError('INVALID_REQUEST', `since: "${text}" is not an ISO time (2026-11-01 or 2026-11-01T12:00:00Z)`, { field: 'since', value: text });
+  return at;
+}
 
 function parseStates(text: string | undefined, all: boolean): JobState[] | undefined {
   if (text === undefined) return all ? undefined : ACTIVE;

@@ -7,6 +7,7 @@ import { migration002 } from './002_users.js';
 import { migration003 } from './003_quotas.js';
 import { migration004 } from './004_unix_users.js';
 import { migration005 } from './005_user_caps.js';
+import { migration006 } from './006_observability.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -16,4 +17,4 @@ export interface Migration {
   statements: Record<Dialect, string[]>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006];

@@ -11,6 +11,7 @@ import type { TaskSpec } from '../../core/spec/types.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import { storeContract, type StoreFactory } from '../store.contract.js';
 import { usersContract } from '../users.contract.js';
+import { observabilityContract } from '../observability.contract.js';
 import type { NewJob } from '../types.js';
 import { openPostgresStore } from './store.js';
 
@@ -47,6 +48,7 @@ const postgres: StoreFactory = {
 
 storeContract('postgres', postgres);
 usersContract('postgres', postgres);
+observabilityContract('postgres', postgres);
 
 /** The store keeps the spec as opaque JSON; these tests need none of its fields. */
 function newJob(submittedAt: number): NewJob {

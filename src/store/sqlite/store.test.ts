@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storeContract, type StoreFactory } from '../store.contract.js';
 import { usersContract } from '../users.contract.js';
+import { observabilityContract } from '../observability.contract.js';
 import { openSqliteStore } from './store.js';
 
 const sqlite: StoreFactory = {
@@ -13,3 +14,4 @@ const sqlite: StoreFactory = {
 
 storeContract('sqlite', sqlite);
 usersContract('sqlite', sqlite);
+observabilityContract('sqlite', sqlite);

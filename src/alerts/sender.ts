@@ -1,0 +1,158 @@
+// Webhook delivery: alerts go to a job owner's webhook (job ended, failed, idle) and to the admins'
+// webhooks (drains, node failures). Delivery runs in the background: `send*` only queues and never
+// waits, so the scheduler is never slowed by a slow or dead receiver. Each delivery is retried with
+// exponential backoff (attempts and delays configurable) and then dropped with a log line; a
+// 2xx answer is success. Invariants: at most `maxInFlight` deliveries at once (more wait in the
+// queue, bounded by `maxQueued`, the oldest dropped first); close() stops retries and waits only
+// for requests already sent, each bounded by the request timeout.
+
+import type { Logger } from '../scheduler/loop.js';
+import type { ObservabilityStore } from '../store/observability.js';
+import { alertBody, type Alert, type WebhookFormat } from './payload.js';
+
+export interface WebhookTarget {
+  url: string;
+  format: WebhookFormat;
+}
+
+export interface AlertSenderOptions {
+  store: ObservabilityStore;
+  logger: Logger;
+  admins: readonly WebhookTarget[];
+  /** Shown in every alert (the server's URL, known once it listens). */
+  server: () => string;
+  attempts?: number;
+  firstDelayMs?: number;
+  timeoutMs?: number;
+  maxInFlight?: number;
+  maxQueued?: number;
+  onOutcome?: (outcome: 'delivered' | 'retried' | 'dropped') => void;
+}
+
+interface Delivery {
+  target: WebhookTarget;
+  alert: Alert;
+  attempt: number;
+}
+
+const USER_CACHE_MS = 5000;
+
+export class AlertSender {
+  private readonly queue: Delivery[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly userHooks = new Map<string, { target: WebhookTarget | null; at: number }>();
+  private closed = false;
+  /** Whether any user has a webhook (refreshed every 5 s), so job ends cost nothing when none does. */
+  private ownerHooks = { any: true, at: Number.NEGATIVE_INFINITY };
+
+  constructor(private readonly options: AlertSenderOptions) {}
+
+  toAdmins(alert: Alert): void {
+    for (const target of this.options.admins) this.enqueue({ target, alert, attempt: 1 });
+  }
+
+  toOwner(owner: string, alert: Alert): void {
+    void this.ownerTarget(owner).then(
+      (target) => target && this.enqueue({ target, alert, attempt: 1 }),
+      (error: unknown) => this.options.logger.warn({ err: error, owner }, 'could not read the owner\'s webhook'),
+    );
+  }
+
+  /** Forgets a user's cached webhook (after they change it). */
+  forget(owner: string): void {
+    this.userHooks.delete(owner);
+    this.ownerHooks = { any: true, at: Date.now() };
+  }
+
+  /** False when certainly no user has a webhook (cached; a refresh runs in the background). */
+  ownersMayListen(): boolean {
+    if (Date.now() - this.ownerHooks.at >= USER_CACHE_MS) {
+      this.ownerHooks.at = Date.now();
+      void this.options.store.countWebhooks().then((n) => (this.ownerHooks.any = n > 0), () => undefined);
+    }
+    return this.ownerHooks.any;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.queue.length = 0;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async ownerTarget(owner: string): Promise<WebhookTarget | null> {
+    const cached = this.userHooks.get(owner);
+    if (cached && Date.now() - cached.at < USER_CACHE_MS) return cached.target;
+    const hook = await this.options.store.getWebhook(owner);
+    const target = hook ? { url: hook.url, format: hook.format } : null;
+    this.userHooks.set(owner, { target, at: Date.now() });
+    return target;
+  }
+
+  private enqueue(delivery: Delivery): void {
+    if (this.closed) return;
+    this.queue.push(delivery);
+    const max = this.options.maxQueued ?? 1000;
+    while (this.queue.length > max) {
+      this.queue.shift();
+      this.options.onOutcome?.('dropped');
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.closed && this.inFlight.size < (this.options.maxInFlight ?? 4) && this.queue.length > 0) {
+      const delivery = this.queue.shift()!;
+      const sending = this.post(delivery).finally(() => {
+        this.inFlight.delete(sending);
+        this.pump();
+      });
+      this.inFlight.add(sending);
+    }
+  }
+
+  private async post(d: Delivery): Promise<void> {
+    const { logger, timeoutMs = 5000, attempts = 5, firstDelayMs = 1000 } = this.options;
+    let problem: string;
+    try {
+      const response = await fetch(d.target.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'stint-alerts' },
+        body: JSON.stringify(alertBody(d.alert, d.target.format, this.options.server())),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      if (response.ok) {
+        this.options.onOutcome?.('delivered');
+        return;
+      }
+      problem = `HTTP ${response.status}`;
+    } catch (error) {
+      problem = error instanceof Error ? error.message : String(error);
+    }
+    if (d.attempt >= attempts || this.closed) {
+      this.options.onOutcome?.('dropped');
+      logger.warn({ url: redact(d.target.url), kind: d.alert.kind, attempts: d.attempt, problem }, 'webhook alert dropped after its last attempt');
+      return;
+    }
+    this.options.onOutcome?.('retried');
+    const delay = firstDelayMs * 2 ** (d.attempt - 1);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.enqueue({ ...d, attempt: d.attempt + 1 });
+    }, delay);
+    timer.unref();
+    this.timers.add(timer);
+  }
+}
+
+/** Webhook URLs often carry a secret path (Slack's do): log only the host. */
+function redact(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'an invalid URL';
+  }
+}

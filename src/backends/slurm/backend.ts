@@ -1,0 +1,236 @@
+// The Slurm backend: each attempt is one Slurm batch job; Slurm orders and places it (stintPlaces
+// is false), stint reads what happened. Invariants: a poll costs at most two Slurm commands
+// whatever the number of attempts — one `squeue --json` for every job slurmctld still holds and,
+// only for attempts squeue no longer lists, one `sacct` (or `sacct -c` on jobcomp/filetxt) with
+// all their ids; inventory is one `sinfo`. Every file an attempt needs lives under
+// <workdir>/jobs/<jobId>/, so an attempt can be read back from its job id and number alone.
+
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { StintError } from '../../core/errors.js';
+import type { Inventory } from '../../core/inventory.js';
+import { unpackWorkdir } from '../../workdir/unpack.js';
+import { type AttemptRef, type AttemptStatus, type Backend, type Launched, type LaunchRequest, type LogChunk, attemptKey } from '../backend.js';
+import { type SlurmConfig, parseSlurmConfig } from './config.js';
+import { type FileToWrite, SlurmClient, type SshTarget } from './client.js';
+import { parseSacct, parseSqueueJson, SACCT_FIELDS, type SlurmJobRecord } from './records.js';
+import { parseSinfo, SINFO_ARGS, type SlurmNode } from './sinfo.js';
+import { attemptStatus, QUEUED_STATES } from './states.js';
+import { batchFiles, slurmJobName } from './translate.js';
+
+export const SLURM_UNSUPPORTED = {
+  spot: 'spot instances exist only on clouds; a Slurm cluster is not preemptible capacity (use a preemptible QOS instead)',
+  image: 'containers are not supported on Slurm yet; the job runs directly on the nodes',
+  cloud_infra: 'a Slurm backend cannot provision cloud machines; use `infra: slurm/<name>[/partition]`',
+  bucket_mount: 'bucket mounts need cloud storage credentials and a mount tool on every node; stage the data on the shared filesystem',
+  local_file_mount: 'file_mounts are not copied to the cluster yet; put the files in `workdir` or on the shared filesystem',
+  volume: 'volumes are managed by Kubernetes/cloud backends; use a path on the shared filesystem',
+  ports: 'jobs use the nodes’ network directly; ports need no declaration and cannot be reserved',
+  disk_size: 'Slurm does not size a per-job disk here',
+  fractional_gpu: 'Slurm allocates whole GPUs; ask for a whole number of GPUs',
+  job_recovery: 'managed-job recovery is a cloud feature; use stint `retries` (Slurm requeues the job on node failure)',
+  service: 'serving (`service`) is not supported',
+  pipeline: 'multi-task pipelines are not supported yet; submit each task on its own',
+  other: 'this field configures cloud machines and has no meaning on a Slurm cluster',
+} as const;
+
+export interface SlurmBackendDeps {
+  /** Extra environment for local commands (tests). */
+  env?: Record<string, string>;
+}
+
+/** Builds a Slurm backend from raw config (validated here; errors name the field). */
+export async function createSlurmBackend(raw: unknown, deps: SlurmBackendDeps = {}): Promise<SlurmBackend> {
+  const config = parseSlurmConfig(raw);
+  const ssh: SshTarget | undefined = config.ssh && { ...config.ssh, key: config.ssh.key?.replace(/^~(?=\/)/, process.env.HOME ?? '~') };
+  const env = { ...(config.slurmConf ? { SLURM_CONF: config.slurmConf } : {}), ...deps.env };
+  const client = new SlurmClient({ ssh, timeoutSeconds: config.commandTimeoutSeconds, env });
+  return new SlurmBackend(config, client);
+}
+
+interface SlurmHandle {
+  slurmJobId: number | null;
+}
+
+export class SlurmBackend implements Backend {
+  readonly kind = 'slurm';
+  readonly unsupported = SLURM_UNSUPPORTED;
+  readonly stintPlaces = false;
+  readonly name: string;
+  private readonly listeners: Array<() => void> = [];
+  private nodes: SlurmNode[] = [];
+  private inventoryAt = 0;
+  private cached: Inventory | null = null;
+
+  constructor(
+    readonly config: SlurmConfig,
+    readonly client: SlurmClient,
+  ) {
+    this.name = config.name;
+  }
+
+  /** Slurm commands issued so far (the benchmark checks a poll's cost with it). */
+  get commandsRun(): number {
+    return this.client.commandsRun;
+  }
+
+  /** The inventory, re-read from sinfo when older than 2 s (the scheduler and the API ask often). */
+  async inventory(): Promise<Inventory> {
+    if (this.cached && Date.now() - this.inventoryAt < 2000) return this.cached;
+    return this.refreshInventory();
+  }
+
+  /** One sinfo call: nodes, partitions, GPUs and node states. */
+  async refreshInventory(): Promise<Inventory> {
+    const parsed = parseSinfo(await this.client.check('sinfo', SINFO_ARGS), this.name);
+    this.nodes = parsed.nodes;
+    this.cached = parsed.inventory;
+    this.inventoryAt = Date.now();
+    return parsed.inventory;
+  }
+
+  /** Nodes with their partitions and Slurm state (for `stint gpus` details and the docs). */
+  async slurmNodes(): Promise<SlurmNode[]> {
+    await this.inventory();
+    return this.nodes;
+  }
+
+  async launch(request: LaunchRequest): Promise<Launched> {
+    const jobDir = this.jobDir(request.jobId);
+    if (this.nodes.length === 0) await this.inventory().catch(() => undefined);
+    const project = request.spec.project ? this.config.projects?.[request.spec.project] : undefined;
+    const built = batchFiles(request, {
+      jobDir,
+      partition: this.partitionFor(request) ?? project?.partition ?? this.config.partition ?? null,
+      account: project?.account ?? this.config.account ?? null,
+      qos: project?.qos ?? this.config.qos ?? null,
+      gresType: (requested) => this.nodes.flatMap((n) => n.gresTypes).find((t) => t.toLowerCase() === requested.toLowerCase()) ?? null,
+      warnSeconds: this.config.warnSeconds,
+    });
+    const files: FileToWrite[] = [...built.files];
+    if (request.workdirArchive) files.push(...(await this.workdirFiles(request.workdirArchive, jobDir)));
+    await this.client.writeFiles(files);
+    const out = await this.client.check('sbatch', ['--parsable', built.scriptPath]);
+    const slurmJobId = Number(out.trim().split(';')[0]);
+    if (!Number.isInteger(slurmJobId)) throw new StintError('BACKEND_ERROR', `sbatch printed ${JSON.stringify(out.trim())}, not a job id`, {});
+    this.notify();
+    return { handle: { slurmJobId }, logPath: `${built.attemptDir}/output.log` };
+  }
+
+  async poll(attempts: readonly AttemptRef[]): Promise<Map<string, AttemptStatus>> {
+    const result = new Map<string, AttemptStatus>();
+    if (attempts.length === 0) return result;
+    const live = parseSqueueJson(await this.client.check('squeue', ['--json']));
+    const byId = new Map(live.map((r) => [r.jobId, r]));
+    const byName = new Map(live.map((r) => [r.name, r]));
+    const missing: Array<{ ref: AttemptRef; id: number | null }> = [];
+    for (const ref of attempts) {
+      const id = handleOf(ref).slurmJobId;
+      const record = id !== null ? byId.get(id) : findByName(byName, ref);
+      if (record) result.set(attemptKey(ref), attemptStatus(record));
+      else missing.push({ ref, id });
+    }
+    if (missing.length > 0) {
+      const finished = await this.finishedJobs(missing.map((m) => m.id).filter((id): id is number => id !== null));
+      for (const { ref, id } of missing) {
+        const record = id !== null ? finished.get(id) : undefined;
+        result.set(attemptKey(ref), record ? attemptStatus(record) : {
+          state: 'ended', exitCode: null, signal: null, reason: 'lost',
+          detail: id === null ? 'no Slurm job was found for this attempt (was it ever submitted?)' : `Slurm no longer knows job ${id} (not in squeue, nor in ${this.config.finishedJobs === 'sacct' ? 'sacct' : 'the job completion log'})`,
+        });
+      }
+    }
+    return result;
+  }
+
+  async signal(attempt: AttemptRef, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    const id = handleOf(attempt).slurmJobId;
+    if (id === null) return;
+    if (signal === 'SIGKILL') {
+      // Every process of every step and the batch shell: the job ends FAILED 0:9 (or CANCELLED if pending).
+      await this.client.run('scancel', ['--signal=KILL', '--full', String(id)]);
+    } else {
+      // A queued job has no processes to signal (scancel --signal would do nothing): cancel it.
+      const state = (await this.client.run('squeue', ['-h', '-j', String(id), '-o', '%T'])).stdout.trim();
+      if (QUEUED_STATES.has(state)) await this.client.run('scancel', [String(id)]);
+      // TERM to the tasks of the running steps; the batch shell waits for their exit status.
+      else await this.client.run('scancel', ['--signal=TERM', String(id)]);
+    }
+    this.notify();
+  }
+
+  async readLog(attempt: AttemptRef, offset: number, limit: number): Promise<LogChunk> {
+    return this.client.readRange(`${this.jobDir(attempt.jobId)}/attempt-${attempt.attempt}/output.log`, offset, limit);
+  }
+
+  onActivity(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.length = 0;
+  }
+
+  private jobDir(jobId: number): string {
+    return `${this.config.workdir.replace(/\/+$/, '')}/jobs/${jobId}`;
+  }
+
+  /** `infra: slurm/<this backend>/<partition>` names the partition. */
+  private partitionFor(request: LaunchRequest): string | null {
+    for (const choice of request.spec.resources) {
+      const parts = choice.infra?.split('/') ?? [];
+      if (parts[0] === 'slurm' && parts[1] === this.name && parts[2]) return parts[2];
+    }
+    return null;
+  }
+
+  private async finishedJobs(ids: number[]): Promise<Map<number, SlurmJobRecord>> {
+    if (ids.length === 0) return new Map();
+    const args = this.config.finishedJobs === 'jobcomp'
+      ? ['-c', '-n', '-P', '-o', SACCT_FIELDS, '-j', ids.join(',')]
+      : ['-X', '-n', '-P', '-o', SACCT_FIELDS, '-j', ids.join(','), '-S', 'now-30days'];
+    const result = await this.client.run('sacct', args);
+    if (result.code !== 0) throw new StintError('BACKEND_ERROR', `sacct failed: ${result.stderr.trim().slice(0, 300)}`, { command: 'sacct' });
+    return new Map(parseSacct(result.stdout).map((r) => [r.jobId, r]));
+  }
+
+  /**
+   * The workdir snapshot for the job. Locally it is unpacked (with stint's checks) straight into the
+   * shared folder; over SSH it is unpacked here with the same checks, re-packed by tar, and shipped
+   * to be unpacked by the batch script.
+   */
+  private async workdirFiles(archive: string, jobDir: string): Promise<Array<{ path: string; content: Buffer; mode: number }>> {
+    if (!this.client.remote) {
+      if (!existsSync(join(jobDir, 'work'))) await unpackWorkdir(archive, join(jobDir, 'work'));
+      return [];
+    }
+    const tmp = await mkdtemp(join(tmpdir(), 'stint-slurm-work-'));
+    try {
+      await unpackWorkdir(archive, tmp);
+      const tar = spawnSync('tar', ['-czf', '-', '-C', tmp, '.'], { maxBuffer: 256 << 20 });
+      if (tar.status !== 0) throw new StintError('BACKEND_ERROR', `cannot re-pack the workdir: ${tar.stderr.toString()}`, {});
+      return [{ path: `${jobDir}/work.tar.gz`, content: tar.stdout, mode: 0o600 }];
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
+
+function handleOf(ref: AttemptRef): SlurmHandle {
+  const id = ref.handle.slurmJobId;
+  return { slurmJobId: typeof id === 'number' && Number.isInteger(id) ? id : null };
+}
+
+/** An attempt whose handle was never recorded (a crash right after sbatch) is found by its job name. */
+function findByName(byName: Map<string, SlurmJobRecord>, ref: AttemptRef): SlurmJobRecord | undefined {
+  const prefix = slurmJobName(ref.jobId, ref.attempt, null);
+  for (const [name, record] of byName) if (name === prefix || name.startsWith(`${prefix}-`)) return record;
+  return undefined;
+}

@@ -1,0 +1,45 @@
+// Quoting and command running, against a real bash and real processes (no ssh here; SSH mode is
+// tested against a real sshd in test/slurm/ssh.test.ts).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SlurmClient, shellQuote } from './client.js';
+
+describe('shellQuote', () => {
+  it('makes every string one literal word for a POSIX shell', () => {
+    const words = ["it's", '$(id)', '`id`', '"; rm -rf / #', 'a b\tc\nd', '', '--flag=x', '\\', '*', '~root'];
+    const out = execFileSync('sh', ['-c', `printf '%s\\0' ${words.map(shellQuote).join(' ')}`]).toString();
+    expect(out.split('\0').slice(0, -1)).toEqual(words);
+  });
+});
+
+describe('SlurmClient (local)', () => {
+  const client = new SlurmClient({ timeoutSeconds: 10 });
+
+  it('runs commands without a shell and counts them', async () => {
+    const before = client.commandsRun;
+    const r = await client.run('printf', ['%s|', '$(id)', 'a b']);
+    expect(r).toEqual({ stdout: '$(id)|a b|', stderr: '', code: 0 });
+    expect(client.commandsRun - before).toBe(1);
+    await expect(client.check('false', [])).rejects.toThrow(/false failed \(exit 1\)/);
+  });
+
+  it('does not pass the server environment to commands', async () => {
+    process.env.STINT_SECRET_CHECK = 'leaked';
+    const r = await client.run('bash', ['-c', 'echo "${STINT_SECRET_CHECK:-none}"']);
+    delete process.env.STINT_SECRET_CHECK;
+    expect(r.stdout).toBe('none\n');
+  });
+
+  it('writes files with their modes and reads byte ranges, also from the end', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stint-slurm-client-'));
+    await client.writeFiles([{ path: join(dir, 'a/b/secret'), content: 's3cret', mode: 0o600 }]);
+    expect(readFileSync(join(dir, 'a/b/secret'), 'utf8')).toBe('s3cret');
+    expect(statSync(join(dir, 'a/b/secret')).mode & 0o777).toBe(0o600);
+    writeFileSync(join(dir, 'log'), 'first\nsecond\n');
+    expect(await client.readRange(join(dir, 'log'), 6, 100)).toEqual({ text: 'second\n', offset: 6, nextOffset: 13, size: 13 });
+    expect((await client.readRange(join(dir, 'log'), -7, 100)).text).toBe('second\n');
+  });
+});

@@ -1,0 +1,179 @@
+// Runs Slurm commands and touches the shared work folder, either on this machine or on a login
+// node over SSH. Invariants: no value ever reaches a shell unquoted — locally commands run without
+// a shell (execFile); over SSH the remote command line is built from `shellQuote`d words only, and
+// file contents (scripts, secrets) travel on stdin, never on a command line. Every command counts
+// towards `commandsRun`, so a benchmark can check that a poll issues a constant number of them.
+
+import { execFile, spawn } from 'node:child_process';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname } from 'node:path';
+import { StintError } from '../../core/errors.js';
+import { readLogFile } from '../local/backend.js';
+import type { LogChunk } from '../backend.js';
+
+const LOGIN_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'TERM', 'SSH_AUTH_SOCK'];
+
+export interface SshTarget {
+  host: string;
+  user?: string;
+  port?: number;
+  key?: string;
+  /** Extra `-o` options (tests: a throwaway known_hosts). */
+  options?: string[];
+}
+
+export interface ClientOptions {
+  ssh?: SshTarget;
+  /** Seconds before a command is killed. */
+  timeoutSeconds: number;
+  /** Extra environment for local commands (e.g. SLURM_CONF of a test cluster). */
+  env?: Record<string, string>;
+}
+
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export interface FileToWrite {
+  path: string;
+  content: string | Buffer;
+  mode: number;
+}
+
+/** Quotes one word for a POSIX shell: the result is always a single literal word. */
+export function shellQuote(word: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export class SlurmClient {
+  commandsRun = 0;
+
+  constructor(private readonly options: ClientOptions) {}
+
+  get remote(): boolean {
+    return this.options.ssh !== undefined;
+  }
+
+  /** Runs `command args...` (locally without a shell, or over ssh with every word quoted). */
+  async run(command: string, args: readonly string[], stdin?: string | Buffer): Promise<CommandResult> {
+    this.commandsRun++;
+    const [file, argv] = this.commandLine(command, args);
+    return runProcess(file, argv, { stdin, timeoutMs: this.options.timeoutSeconds * 1000, env: this.env() });
+  }
+
+  /** Like `run`, but a non-zero exit becomes a BACKEND_ERROR naming the command and its stderr. */
+  async check(command: string, args: readonly string[], stdin?: string | Buffer): Promise<string> {
+    const result = await this.run(command, args, stdin);
+    if (result.code !== 0) {
+      throw new StintError('BACKEND_ERROR', `${command} failed (exit ${result.code}): ${result.stderr.trim().slice(0, 500)}`, {
+        command, code: result.code, stderr: result.stderr.slice(0, 2000),
+      });
+    }
+    return result.stdout;
+  }
+
+  /** Writes files (creating their folders); over ssh all of them in one command, contents on stdin. */
+  async writeFiles(files: readonly FileToWrite[]): Promise<void> {
+    if (!this.remote) {
+      for (const f of files) {
+        await mkdir(dirname(f.path), { recursive: true });
+        const tmp = `${f.path}.tmp-${process.pid}`;
+        await writeFile(tmp, f.content, { mode: f.mode });
+        await chmod(tmp, f.mode);
+        await rename(tmp, f.path);
+      }
+      return;
+    }
+    // A script on stdin: each file's bytes as base64 in a quoted heredoc (no expansion happens in it).
+    const lines = ['set -e', 'umask 077'];
+    for (const f of files) {
+      const q = shellQuote(f.path);
+      const data = Buffer.from(f.content).toString('base64').replace(/(.{76})/g, '$1\n');
+      lines.push(`mkdir -p ${shellQuote(dirname(f.path))}`, `base64 -d > ${q}.tmp <<'STINT_EOF'`, data, 'STINT_EOF',
+        `chmod ${f.mode.toString(8)} ${q}.tmp`, `mv -f ${q}.tmp ${q}`);
+    }
+    await this.check('bash', ['-s'], lines.join('\n') + '\n');
+  }
+
+  /** Reads a byte range of a file (negative offset: from the end), locally or with tail/head over ssh. */
+  async readRange(path: string, offset: number, limit: number): Promise<LogChunk> {
+    if (!this.remote) return readLogFile(path, offset, limit);
+    // One command: the size, then the bytes. `tail -c +N` starts at byte N (1-based).
+    const script = 'f=$1; o=$2; n=$3; [ -f "$f" ] || { echo -1; exit 0; }; s=$(stat -c %s "$f"); echo "$s";' +
+      ' if [ "$o" -lt 0 ]; then o=$((s + o)); [ "$o" -lt 0 ] && o=0; fi; [ "$o" -gt "$s" ] && o=$s;' +
+      ' echo "$o"; tail -c +$((o + 1)) "$f" | head -c "$n"';
+    const out = await this.runBuffer('bash', ['-c', script, 'read-range', path, String(Math.trunc(offset)), String(Math.max(0, Math.trunc(limit)))]);
+    const first = out.indexOf(10);
+    const size = Number(out.subarray(0, first).toString());
+    if (size < 0) return { text: '', offset, nextOffset: offset, size: 0 };
+    const second = out.indexOf(10, first + 1);
+    const start = Number(out.subarray(first + 1, second).toString());
+    const bytes = out.subarray(second + 1);
+    return { text: bytes.toString('utf8'), offset: start, nextOffset: start + bytes.length, size };
+  }
+
+  private async runBuffer(command: string, args: readonly string[]): Promise<Buffer> {
+    this.commandsRun++;
+    const [file, argv] = this.commandLine(command, args);
+    return new Promise((resolve, reject) => {
+      execFile(file, argv, { encoding: 'buffer', maxBuffer: 64 << 20, timeout: this.options.timeoutSeconds * 1000, env: this.env() }, (error, stdout) => {
+        if (error) reject(new StintError('BACKEND_ERROR', `${command} failed: ${error.message}`, { command }, { cause: error }));
+        else resolve(stdout);
+      });
+    });
+  }
+
+  private commandLine(command: string, args: readonly string[]): [string, string[]] {
+    const ssh = this.options.ssh;
+    if (!ssh) return [command, [...args]];
+    const target = ssh.user ? `${ssh.user}@${ssh.host}` : ssh.host;
+    const sshArgs = ['-o', 'BatchMode=yes', '-o', `ConnectTimeout=${Math.max(1, Math.min(this.options.timeoutSeconds, 30))}`,
+      // One TCP connection and login for every command (a poll every second would otherwise log in every second).
+      '-o', 'ControlMaster=auto', '-o', `ControlPath=${tmpdir()}/stint-ssh-%C`, '-o', 'ControlPersist=60'];
+    for (const o of ssh.options ?? []) sshArgs.push('-o', o);
+    if (ssh.port !== undefined) sshArgs.push('-p', String(ssh.port));
+    if (ssh.key !== undefined) sshArgs.push('-i', ssh.key);
+    // ssh joins its arguments with spaces and hands them to the remote shell: quote every word.
+    const remote = [command, ...args].map(shellQuote).join(' ');
+    return ['ssh', [...sshArgs, '--', target, remote]];
+  }
+
+  /** Only what a login shell would have (sbatch exports it to the job): the server's own variables never reach jobs. */
+  private env(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {};
+    for (const key of LOGIN_ENV) if (process.env[key] !== undefined) env[key] = process.env[key];
+    return { ...env, ...this.options.env };
+  }
+}
+
+interface RunOptions {
+  stdin?: string | Buffer;
+  timeoutMs: number;
+  env: NodeJS.ProcessEnv;
+}
+
+function runProcess(file: string, argv: string[], options: RunOptions): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, argv, { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new StintError('BACKEND_ERROR', `cannot run ${file}: ${error.message}`, { command: file }, { cause: error }));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const stderr = Buffer.concat(err).toString('utf8') + (signal ? `\n(killed by ${signal} after ${options.timeoutMs} ms)` : '');
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr, code: code ?? 128 });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.stdin ?? '');
+  });
+}

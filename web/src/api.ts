@@ -1,0 +1,107 @@
+// The browser's client of the stint REST API: a bearer token from the login page on every call,
+// and every non-2xx answer rebuilt as an ApiError carrying the server's {code, message, details}.
+// Wire types come from the shared zod schemas (type-only imports: zod is not bundled).
+
+import type { GpuView, JobDetailView, JobView, LogChunkView, SubmitRequest, SubmitResponse, UsageReport, UsageSeries } from '../../src/api/schemas.js';
+import type { MeView, ProjectView, TokenView, UserView } from '../../src/api/admin-schemas.js';
+
+export type { GpuView, JobDetailView, JobView, LogChunkView, SubmitResponse, UsageReport, UsageSeries, MeView, ProjectView, TokenView, UserView };
+
+export interface ErrorDetails {
+  [key: string]: unknown;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details: ErrorDetails,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface JobListQuery {
+  all?: boolean;
+  state?: string;
+  user?: string;
+  project?: string;
+  backend?: string;
+  since?: string;
+  q?: string;
+  sort?: string;
+  order?: 'asc' | 'desc';
+  offset?: number;
+  limit?: number;
+}
+
+export interface Quota {
+  project: string;
+  guaranteed: Record<string, number>;
+  maxGpus?: number;
+  maxQueued?: number;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+export class Api {
+  constructor(
+    readonly token: string,
+    private readonly onUnauthorized: () => void = () => {},
+  ) {}
+
+  async call<T>(method: string, path: string, options: { query?: Query; json?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+    const response = await fetch(withQuery(path, options.query), {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...(options.json !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: options.json !== undefined ? JSON.stringify(options.json) : undefined,
+      signal: options.signal,
+    });
+    const text = await response.text();
+    const body: unknown = text ? JSON.parse(text) : null;
+    if (!response.ok) {
+      const e = (body ?? {}) as { code?: string; message?: string; details?: ErrorDetails };
+      if (response.status === 401) this.onUnauthorized();
+      throw new ApiError(e.code ?? 'HTTP_' + response.status, e.message ?? response.statusText, e.details ?? {}, response.status);
+    }
+    return body as T;
+  }
+
+  me = () => this.call<MeView>('GET', '/api/v1/me');
+  gpus = () => this.call<{ gpus: GpuView[] }>('GET', '/api/v1/gpus');
+  info = () => this.call<{ version: string; backends: Array<{ name: string; kind: string }> }>('GET', '/api/v1/info');
+  jobs = (query: JobListQuery, signal?: AbortSignal) =>
+    this.call<{ jobs: JobView[]; total?: number }>('GET', '/api/v1/jobs', { query: { ...query, all: query.all ? 'true' : undefined }, signal });
+  job = (id: number) => this.call<JobDetailView>('GET', `/api/v1/jobs/${id}`);
+  cancel = (id: number) => this.call<{ id: number; state: string; message: string }>('POST', `/api/v1/jobs/${id}/cancel`);
+  submit = (request: SubmitRequest) => this.call<SubmitResponse>('POST', '/api/v1/jobs', { json: request });
+  logs = (id: number, query: { offset?: number; limit?: number; attempt?: number }) => this.call<LogChunkView>('GET', `/api/v1/jobs/${id}/logs`, { query });
+  usageSeries = (by: 'user' | 'project', since: string, buckets: number) => this.call<UsageSeries>('GET', '/api/v1/usage/series', { query: { by, since, buckets } });
+  usage = (by: 'user' | 'project', since: string) => this.call<UsageReport>('GET', '/api/v1/usage', { query: { by, since } });
+  users = () => this.call<{ users: UserView[] }>('GET', '/api/v1/admin/users');
+  addUser = (name: string, role: string) => this.call<{ user: UserView; token: string }>('POST', '/api/v1/admin/users', { json: { name, role } });
+  removeUser = (name: string) => this.call<unknown>('DELETE', `/api/v1/admin/users/${encodeURIComponent(name)}`);
+  tokens = (user: string) => this.call<{ tokens: TokenView[] }>('GET', '/api/v1/tokens', { query: { user } });
+  createToken = (user: string, label: string) => this.call<{ token: string; tokenInfo: TokenView }>('POST', '/api/v1/tokens', { json: { user, label: label || undefined } });
+  revokeToken = (id: number) => this.call<unknown>('POST', `/api/v1/tokens/${id}/revoke`);
+  projects = () => this.call<{ projects: ProjectView[] }>('GET', '/api/v1/admin/projects');
+  addProject = (name: string) => this.call<unknown>('POST', '/api/v1/admin/projects', { json: { name } });
+  setMember = (project: string, user: string, role: string) =>
+    this.call<unknown>('PUT', `/api/v1/admin/projects/${encodeURIComponent(project)}/members/${encodeURIComponent(user)}`, { json: { role } });
+  quotas = () => this.call<{ quotas: Quota[] }>('GET', '/api/v1/admin/quotas');
+  setQuota = (project: string, quota: Omit<Quota, 'project'>) => this.call<unknown>('PUT', `/api/v1/admin/projects/${encodeURIComponent(project)}/quota`, { json: quota });
+}
+
+export function withQuery(path: string, query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') params.set(key, String(value));
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+/** A short text for any thrown value. */
+export function errorText(error: unknown): string {
+  if (error instanceof ApiError) return `${error.message} (${error.code})`;
+  return error instanceof Error ? error.message : String(error);
+}
