@@ -64,25 +64,7 @@ export class QuotaGate {
    * back the GPU it just freed).
    */
   filter(order: QueueOrder, config: QuotaConfig, running: readonly QuotaRunningJob[], pending: readonly PendingJob[], refused: Map<number, WaitInfo>): QueueOrder {
-    const ledger = new QuotaLedger(config, running);
-    const reclaiming = reclaimingTypes(pending, ledger);
-    return {
-      next: () => {
-        for (let job = order.next(); job !== undefined; job = order.next()) {
-          const asked = quotaPending(job);
-          const verdict = ledger.check(asked);
-          const claimant = reclaiming.get(asked.gpuType);
-          if (verdict.allowed && !(verdict.borrowing && claimant !== undefined && claimant !== asked.project)) return job;
-          const reason = verdict.allowed ? `project ${claimant} is taking back its guaranteed ${asked.gpuType} GPUs; borrowing resumes after` : verdict.reason;
-          refused.set(job.id, { reason: `held by quota: ${reason}`, estimatedStartAt: null, position: refused.size });
-        }
-        return undefined;
-      },
-      placed: (job) => {
-        ledger.add(quotaPending(job));
-        order.placed(job);
-      },
-    };
+    return quotaFilter(order, config, running, pending, refused);
   }
 
   /** Asks borrowers to stop for `head` when the quota rules allow it; returns how many were asked. */
@@ -96,6 +78,29 @@ export class QuotaGate {
     }
     return asked;
   }
+}
+
+/** The quota gate's filter as a pure function (the simulator calls it too); see QuotaGate.filter. */
+export function quotaFilter(order: QueueOrder, config: QuotaConfig, running: readonly QuotaRunningJob[], pending: readonly PendingJob[], refused: Map<number, WaitInfo>): QueueOrder {
+  const ledger = new QuotaLedger(config, running);
+  const reclaiming = reclaimingTypes(pending, ledger);
+  return {
+    next: () => {
+      for (let job = order.next(); job !== undefined; job = order.next()) {
+        const asked = quotaPending(job);
+        const verdict = ledger.check(asked);
+        const claimant = reclaiming.get(asked.gpuType);
+        if (verdict.allowed && !(verdict.borrowing && claimant !== undefined && claimant !== asked.project)) return job;
+        const reason = verdict.allowed ? `project ${claimant} is taking back its guaranteed ${asked.gpuType} GPUs; borrowing resumes after` : verdict.reason;
+        refused.set(job.id, { reason: `held by quota: ${reason}`, estimatedStartAt: null, position: refused.size });
+      }
+      return undefined;
+    },
+    placed: (job) => {
+      ledger.add(quotaPending(job));
+      order.placed(job);
+    },
+  };
 }
 
 /** GPU type -> a project with a waiting job that fits within its guarantee. */

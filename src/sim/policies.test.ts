@@ -4,6 +4,7 @@ import { slurmPolicy, stintPolicy } from './core-policies.js';
 import { replay } from './engine.js';
 import type { SimJob, SimPolicy } from './job.js';
 import { fifoPolicy, sjfPolicy, srtfPolicy } from './simple-policies.js';
+import { simulate } from './simulate.js';
 import type { TraceJob } from './trace.js';
 
 const job = (id: number, submit: number, duration: number, gpus: number, tenant = 'A'): TraceJob => ({ id, submit, duration, gpus, tenant, user: tenant });
@@ -88,5 +89,21 @@ describe('stint with tenant guarantees', () => {
     // slurm has no guarantees: J2 waits for J1 to end at 1000
     const slurm = run(slurmPolicy({ guarantees, limits: 'oracle' }), jobs, 1, 4, guarantees);
     expect(slurm.queued(2)).toBe(600);
+  });
+});
+
+describe('simulate with isolated tenant clusters', () => {
+  it('replays each tenant on its own cluster and pools the jobs', () => {
+    // A and B each get one node of 2 GPUs; C has no cluster; B's 4-GPU job is too large for its own.
+    const jobs = [job(1, 0, 100, 2, 'A'), job(2, 0, 50, 2, 'B'), job(3, 5, 10, 1, 'C'), job(4, 6, 10, 4, 'B')];
+    const quotas = [{ tenant: 'A', gpus: 2 }, { tenant: 'B', gpus: 2 }];
+    const run = simulate({ jobs, shape: { nodes: 2, gpusPerNode: 2 }, quotas, isolate: true, limits: 'oracle' }, 'fifo');
+    // Alone, A and B start at once: JCT 100 and 50, no queueing; makespan 100; busy 200 + 100 GPU-s of 4 GPUs x 100 s
+    expect(run.result.jobs).toBe(2);
+    expect(run.result.avgJct).toBe(75);
+    expect(run.result.utilization).toBeCloseTo(300 / 400, 12);
+    expect(run.result.jainIndex).toBeNull();
+    expect(run.result.tenants.A).toEqual({ gpuSeconds: 200, share: 200 / 300, fairShare: 0.5 });
+    expect(run.skipped.map((s) => s.id).sort()).toEqual([3, 4]);
   });
 });

@@ -2,7 +2,7 @@
 // (src/scheduler/quotas.ts: caps, borrowing, "a tenant taking back its guarantee stops borrowing")
 // and the core's preemption choice (src/core/quota) for the waiting head, whose victims the
 // simulator stops at once and requeues to start over (the server's retry of a preempted attempt).
-// The gate is built without a store: the simulator calls only `filter`, which does not read one.
+// The filter is the pure `quotaFilter` the server's QuotaGate uses.
 // Always: a victim is chosen only by choosePreemptions; gang jobs (several nodes) are never victims.
 
 import { choosePreemptions } from '../core/quota/preemption.js';
@@ -10,12 +10,10 @@ import { DEFAULT_MIN_RUNTIME_MS, type QuotaConfig, type QuotaRunningJob } from '
 import type { Node } from '../core/inventory.js';
 import type { QueueOrder } from '../core/policy/plan.js';
 import type { PendingJob, WaitInfo } from '../core/policy/types.js';
-import { QuotaGate, quotaPending } from '../scheduler/quotas.js';
-import type { Store } from '../store/types.js';
+import { quotaFilter, quotaPending } from '../scheduler/quotas.js';
 import type { PassContext, SimJob } from './job.js';
 
 export class QuotaStep {
-  private readonly gate: QuotaGate;
   private runningJobs: QuotaRunningJob[] | null = null;
   private readonly byId = new Map<number, SimJob>();
 
@@ -24,8 +22,6 @@ export class QuotaStep {
     private readonly config: QuotaConfig,
     private readonly heldBy: ReadonlyMap<string, { tenant: string; user: string; gpus: number }>,
   ) {
-    // `filter` reads no store; nothing else of the gate is used here.
-    this.gate = new QuotaGate(undefined as unknown as Store, { now: () => ctx.now * 1000 }, DEFAULT_MIN_RUNTIME_MS);
   }
 
   /**
@@ -39,7 +35,7 @@ export class QuotaStep {
     for (const { tenant, user, gpus } of this.heldBy.values()) {
       if (gpus > 0) totals.push({ id: id--, user, project: tenant, gpuType: 'GPU', gpus, node: '', startedAt: 0, preemptible: true, priority: 0 });
     }
-    return this.gate.filter(order, this.config, totals, window, refused);
+    return quotaFilter(order, this.config, totals, window, refused);
   }
 
   /** Stops the borrowers the core chooses so that `head` can take back its tenant's guarantee. */
