@@ -38,6 +38,19 @@ describe('the web UI, as a member', () => {
     expect(await w.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual(['Overview', 'Jobs', 'Launch']);
   });
 
+  it('can be used from the keyboard', async () => {
+    await w.page.goto(s.server.url + '/');
+    await w.page.locator('.gpu-tile').first().waitFor();
+    await w.page.keyboard.press('Tab');
+    expect(await w.page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+    const focusedName = () => w.page.evaluate('document.activeElement.textContent');
+    for (let i = 0; i < 6 && (await focusedName()) !== 'Jobs'; i++) await w.page.keyboard.press('Tab');
+    expect(await focusedName()).toBe('Jobs');
+    expect(await w.page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
+    await w.page.keyboard.press('Enter');
+    await w.page.waitForURL(/\/jobs$/);
+  });
+
   it('shows the server refusing an admin page opened by its address', async () => {
     w.expectHttpError(403, '/api/v1/admin/users');
     await w.page.goto(s.server.url + '/admin/users');

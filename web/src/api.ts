@@ -45,19 +45,32 @@ export interface Quota {
 
 type Query = Record<string, string | number | boolean | undefined>;
 
+/** GET requests sent before React started (see `prefetch`), each used once by the first identical call. */
+export type EarlyRequests = Map<string, Promise<Response>>;
+
+/** Starts GET requests at once, so the first page's data is on its way while the app boots. */
+export function prefetch(token: string, urls: string[]): EarlyRequests {
+  return new Map(urls.map((url) => [url, fetch(url, { headers: { authorization: `Bearer ${token}` } })]));
+}
+
 export class Api {
   constructor(
     readonly token: string,
     private readonly onUnauthorized: () => void = () => {},
+    private readonly early: EarlyRequests = new Map(),
   ) {}
 
   async call<T>(method: string, path: string, options: { query?: Query; json?: unknown; signal?: AbortSignal } = {}): Promise<T> {
-    const response = await fetch(withQuery(path, options.query), {
-      method,
-      headers: { authorization: `Bearer ${this.token}`, ...(options.json !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: options.json !== undefined ? JSON.stringify(options.json) : undefined,
-      signal: options.signal,
-    });
+    const url = withQuery(path, options.query);
+    const sent = method === 'GET' ? this.early.get(url) : undefined;
+    if (sent) this.early.delete(url);
+    const response = await (sent ??
+      fetch(url, {
+        method,
+        headers: { authorization: `Bearer ${this.token}`, ...(options.json !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: options.json !== undefined ? JSON.stringify(options.json) : undefined,
+        signal: options.signal,
+      }));
     const text = await response.text();
     const body: unknown = text ? JSON.parse(text) : null;
     if (!response.ok) {
@@ -71,8 +84,7 @@ export class Api {
   me = () => this.call<MeView>('GET', '/api/v1/me');
   gpus = () => this.call<{ gpus: GpuView[] }>('GET', '/api/v1/gpus');
   info = () => this.call<{ version: string; backends: Array<{ name: string; kind: string }> }>('GET', '/api/v1/info');
-  jobs = (query: JobListQuery, signal?: AbortSignal) =>
-    this.call<{ jobs: JobView[]; total?: number }>('GET', '/api/v1/jobs', { query: { ...query, all: query.all ? 'true' : undefined }, signal });
+  jobs = (query: JobListQuery, signal?: AbortSignal) => this.call<{ jobs: JobView[]; total?: number }>('GET', '/api/v1/jobs', { query: jobsQuery(query), signal });
   job = (id: number) => this.call<JobDetailView>('GET', `/api/v1/jobs/${id}`);
   cancel = (id: number) => this.call<{ id: number; state: string; message: string }>('POST', `/api/v1/jobs/${id}/cancel`);
   submit = (request: SubmitRequest) => this.call<SubmitResponse>('POST', '/api/v1/jobs', { json: request });
@@ -91,6 +103,15 @@ export class Api {
     this.call<unknown>('PUT', `/api/v1/admin/projects/${encodeURIComponent(project)}/members/${encodeURIComponent(user)}`, { json: { role } });
   quotas = () => this.call<{ quotas: Quota[] }>('GET', '/api/v1/admin/quotas');
   setQuota = (project: string, quota: Omit<Quota, 'project'>) => this.call<unknown>('PUT', `/api/v1/admin/projects/${encodeURIComponent(project)}/quota`, { json: quota });
+}
+
+function jobsQuery(query: JobListQuery): Query {
+  return { ...query, all: query.all ? 'true' : undefined };
+}
+
+/** The URL `Api.jobs(query)` asks for. */
+export function jobsUrl(query: JobListQuery): string {
+  return withQuery('/api/v1/jobs', jobsQuery(query));
 }
 
 export function withQuery(path: string, query: Query = {}): string {

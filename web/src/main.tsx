@@ -5,9 +5,9 @@
 
 import { lazy, StrictMode, Suspense, useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { Api, errorText, type MeView } from './api.js';
+import { Api, errorText, jobsUrl, prefetch, type EarlyRequests, type MeView } from './api.js';
 import { Layout } from './components/Layout.js';
-import { JobsPage } from './pages/Jobs.js';
+import { JobsPage, listQueryOf } from './pages/Jobs.js';
 import { LoginPage } from './pages/Login.js';
 import { OverviewPage } from './pages/Overview.js';
 import { navigate, useLocation } from './router.js';
@@ -29,6 +29,17 @@ function cachedMe(token: string | null): MeView | null {
   }
 }
 
+/** Requests the landing page needs, sent before React starts (used once, by identical calls). */
+function earlyRequests(token: string | null): EarlyRequests | undefined {
+  if (!token) return undefined;
+  const urls = ['/api/v1/me'];
+  if (location.pathname === '/jobs') urls.push(jobsUrl(listQueryOf(new URLSearchParams(location.search))));
+  return prefetch(token, urls);
+}
+
+const START_TOKEN = localStorage.getItem(TOKEN_KEY);
+const EARLY = earlyRequests(START_TOKEN);
+
 function App() {
   const [token, setToken] = useState<string | null>(() => localStorage.getItem(TOKEN_KEY));
   // The caller as last seen: pages render at once on a reload, while /me is asked again.
@@ -44,7 +55,7 @@ function App() {
     forget();
     navigate('/login');
   };
-  const api = useMemo(() => (token ? new Api(token, logout) : null), [token]);
+  const api = useMemo(() => (token ? new Api(token, logout, token === START_TOKEN ? EARLY : undefined) : null), [token]);
   useEffect(() => {
     if (!api) return;
     api.me().then(

@@ -19,13 +19,12 @@ import type { AttemptRow, JobRow } from '../../store/types.js';
 import { assertCanReadLogs } from '../access.js';
 import { callerOf } from '../auth.js';
 import type { ServerResources } from '../resources.js';
-import { SECRET_MASK } from '../views.js';
+import { maskSecretValues } from './logs.js';
 
 const POLL_MS = 100;
 const CHUNK_BYTES = 256 * 1024;
 const HEARTBEAT_MS = 15_000;
 const MAX_STREAM_MS = 24 * 3600 * 1000;
-const MIN_MASKED_LENGTH = 4;
 
 const StreamQuerySchema = z.object({
   offset: z.coerce.number().int().optional().describe('byte offset to start from; negative = from the end (default 0)'),
@@ -168,12 +167,4 @@ class LogStream {
     this.reply.raw.write(text);
     this.lastWrite = Date.now();
   }
-}
-
-function maskSecretValues(text: string, secrets: Record<string, string>): string {
-  let masked = text;
-  for (const value of Object.values(secrets)) {
-    if (value.length >= MIN_MASKED_LENGTH) masked = masked.replaceAll(value, SECRET_MASK);
-  }
-  return masked;
 }

@@ -43,7 +43,7 @@ export function registerLogRoutes(app: FastifyInstance, res: ServerResources): v
 /** Secret values shorter than this are left alone: masking them would garble ordinary output. */
 const MIN_MASKED_LENGTH = 4;
 
-function maskSecretValues(text: string, secrets: Record<string, string>): string {
+export function maskSecretValues(text: string, secrets: Record<string, string>): string {
   let masked = text;
   for (const value of Object.values(secrets)) {
     if (value.length >= MIN_MASKED_LENGTH) masked = masked.replaceAll(value, SECRET_MASK);

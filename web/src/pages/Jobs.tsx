@@ -15,6 +15,18 @@ const STATES = ['PENDING', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCEL
 const SINCE: Array<[string, string, number]> = [['', 'any time', 0], ['1h', 'last hour', 3600], ['24h', 'last 24 hours', 86400], ['7d', 'last 7 days', 7 * 86400], ['30d', 'last 30 days', 30 * 86400]];
 const COLUMNS: Array<[string, string]> = [['id', 'ID'], ['name', 'Name'], ['owner', 'User'], ['project', 'Project'], ['state', 'State'], ['', 'Resources'], ['', 'Backend'], ['submittedAt', 'Submitted'], ['', 'Wait / exit']];
 
+/** The list request for the filters in the page's address (also used to prefetch it at start). */
+export function listQueryOf(params: URLSearchParams): JobListQuery {
+  const get = (k: string) => params.get(k) ?? '';
+  const sinceSeconds = SINCE.find(([k]) => k === get('since'))?.[2] ?? 0;
+  return {
+    all: true, state: get('state') || undefined, user: get('user') || undefined, project: get('project') || undefined,
+    backend: get('backend') || undefined, q: get('q') || undefined, sort: get('sort') || 'id', order: (get('order') || 'desc') as 'asc' | 'desc',
+    offset: Math.max(0, Number(get('page') || 0)) * PAGE, limit: PAGE,
+    since: sinceSeconds ? new Date(Date.now() - sinceSeconds * 1000).toISOString() : undefined,
+  };
+}
+
 export function JobsPage() {
   const { api } = useSession();
   const { query } = useLocation();
@@ -35,12 +47,7 @@ export function JobsPage() {
   const page = Math.max(0, Number(get('page') || 0));
   const sort = get('sort') || 'id';
   const order = (get('order') || 'desc') as 'asc' | 'desc';
-  const sinceSeconds = SINCE.find(([k]) => k === get('since'))?.[2] ?? 0;
-  const listQuery: JobListQuery = {
-    all: true, state: get('state') || undefined, user: get('user') || undefined, project: get('project') || undefined,
-    backend: get('backend') || undefined, q: get('q') || undefined, sort, order, offset: page * PAGE, limit: PAGE,
-    since: sinceSeconds ? new Date(Date.now() - sinceSeconds * 1000).toISOString() : undefined,
-  };
+  const listQuery = listQueryOf(query);
   const key = JSON.stringify({ ...listQuery, since: get('since') });
   const jobs = usePoll((s) => api.jobs(listQuery, s), 4000, [api, key]);
   const total = jobs.data?.total ?? 0;
