@@ -83,9 +83,19 @@ try {
   commandsPerPoll[`${JOBS} + 1 that left squeue`] = backend.commandsRun - before;
   const reason = (await backend.poll([refs[0]!])).get(attemptKey(refs[0]!));
 
-  // The two ways to list the queue, at this size.
+  // The same polls with the squeue --json listing.
+  const viaJson = await createSlurmBackend({ ...backend.config, listing: 'squeue-json' });
+  const jsonPollMs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    await viaJson.poll(refs);
+    jsonPollMs.push(performance.now() - t);
+  }
+
+  // The ways to list the queue, at this size.
   const squeueJsonMs = timed(() => slurm('squeue', ['--json']));
   const squeueFormatMs = timed(() => slurm('squeue', ['-h', '-t', 'all', '-o', '%i|%T|%r|%N']));
+  const scontrolMs = timed(() => slurm('scontrol', ['-d', 'show', 'job', '-o']));
   const squeueJsonBytes = slurm('squeue', ['--json']).length;
 
   // Lag: a poll loop every second (as the scheduler runs), scancel at random moments.
@@ -125,10 +135,12 @@ try {
     submit: { seconds: Math.round(submitSeconds), perSecond: Math.round(JOBS / submitSeconds) },
     commandsPerPoll,
     queuedReasonShown: reason,
+    listing: backend.config.listing,
     pollCycleMs: { p50: pct(pollMs, 50), p99: pct(pollMs, 99), max: Math.round(Math.max(...pollMs)) },
+    pollCycleSqueueJsonMs: { p50: pct(jsonPollMs, 50), max: Math.round(Math.max(...jsonPollMs)) },
     pollCycleInLagLoopMs: { p50: pct(cycleMs, 50), p99: pct(cycleMs, 99) },
     stateChangeToSeenLagMs: { samples: lagMs.length, pollIntervalMs: POLL_INTERVAL_MS, p50: pct(lagMs, 50), p99: pct(lagMs, 99) },
-    squeueAtThisSize: { jsonMs: Math.round(squeueJsonMs), jsonBytes: squeueJsonBytes, formatMs: Math.round(squeueFormatMs) },
+    listingAtThisSize: { squeueJsonMs: Math.round(squeueJsonMs), squeueJsonBytes, squeueFormatMs: Math.round(squeueFormatMs), scontrolShowJobMs: Math.round(scontrolMs) },
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, date: new Date().toISOString() },
   };
   mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });

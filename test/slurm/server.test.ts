@@ -109,7 +109,8 @@ describe('stint server with a Slurm backend from --config', () => {
     while (reason === null && Date.now() < deadline) {
       for (const id of [first.id!, second.id!]) {
         const job = await client.getJob(id);
-        if (job.state === 'STARTING' && job.waitReason?.includes('waiting in hpc')) reason = job.waitReason;
+        // Slurm says None (shown as Pending) until its scheduler has looked at the job.
+        if (job.state === 'STARTING' && job.waitReason?.includes('waiting in hpc') && !job.waitReason.endsWith(': Pending')) reason = job.waitReason;
       }
       await sleep(100);
     }

@@ -1,6 +1,7 @@
 // The Slurm backend: each attempt is one Slurm batch job; Slurm orders and places it (stintPlaces
 // is false), stint reads what happened. Invariants: a poll costs at most two Slurm commands
-// whatever the number of attempts — one `squeue --json` for every job slurmctld still holds and,
+// whatever the number of attempts — one listing of every job slurmctld still holds
+// (`scontrol -d show job -o` by default, or `squeue --json`) and,
 // only for attempts squeue no longer lists, one `sacct` (or `sacct -c` on jobcomp/filetxt) with
 // all their ids; inventory is one `sinfo`. Every file an attempt needs lives under
 // <workdir>/jobs/<jobId>/, so an attempt can be read back from its job id and number alone.
@@ -16,7 +17,7 @@ import { unpackWorkdir } from '../../workdir/unpack.js';
 import { type AttemptRef, type AttemptStatus, type Backend, type Launched, type LaunchRequest, type LogChunk, attemptKey } from '../backend.js';
 import { type SlurmConfig, parseSlurmConfig } from './config.js';
 import { type FileToWrite, SlurmClient, type SshTarget } from './client.js';
-import { parseSacct, parseSqueueJson, SACCT_FIELDS, type SlurmJobRecord } from './records.js';
+import { parseSacct, parseScontrolJobs, parseSqueueJson, SACCT_FIELDS, type SlurmJobRecord } from './records.js';
 import { parseSinfo, SINFO_ARGS, type SlurmNode } from './sinfo.js';
 import { attemptStatus, QUEUED_STATES } from './states.js';
 import { batchFiles, slurmJobName } from './translate.js';
@@ -40,11 +41,13 @@ export const SLURM_UNSUPPORTED = {
 export interface SlurmBackendDeps {
   /** Extra environment for local commands (tests). */
   env?: Record<string, string>;
+  /** Prefix of field paths in config errors, e.g. `backends[1]`. */
+  where?: string;
 }
 
 /** Builds a Slurm backend from raw config (validated here; errors name the field). */
 export async function createSlurmBackend(raw: unknown, deps: SlurmBackendDeps = {}): Promise<SlurmBackend> {
-  const config = parseSlurmConfig(raw);
+  const config = parseSlurmConfig(raw, deps.where);
   const ssh: SshTarget | undefined = config.ssh && { ...config.ssh, key: config.ssh.key?.replace(/^~(?=\/)/, process.env.HOME ?? '~') };
   const env = { ...(config.slurmConf ? { SLURM_CONF: config.slurmConf } : {}), ...deps.env };
   const client = new SlurmClient({ ssh, timeoutSeconds: config.commandTimeoutSeconds, env });
@@ -123,7 +126,9 @@ export class SlurmBackend implements Backend {
   async poll(attempts: readonly AttemptRef[]): Promise<Map<string, AttemptStatus>> {
     const result = new Map<string, AttemptStatus>();
     if (attempts.length === 0) return result;
-    const live = parseSqueueJson(await this.client.check('squeue', ['--json']));
+    const live = this.config.listing === 'scontrol'
+      ? parseScontrolJobs(await this.listWithScontrol())
+      : parseSqueueJson(await this.client.check('squeue', ['--json']));
     const byId = new Map(live.map((r) => [r.jobId, r]));
     const byName = new Map(live.map((r) => [r.name, r]));
     const missing: Array<{ ref: AttemptRef; id: number | null }> = [];
@@ -172,6 +177,13 @@ export class SlurmBackend implements Backend {
 
   async close(): Promise<void> {
     this.listeners.length = 0;
+  }
+
+  /** `scontrol -d show job -o` (-d adds DerivedExitCode, where a step's OOM shows); with no job at all it prints a message. */
+  private async listWithScontrol(): Promise<string> {
+    const r = await this.client.run('scontrol', ['-d', 'show', 'job', '-o']);
+    if (r.code === 0 || /no jobs in the system/i.test(r.stdout + r.stderr)) return r.stdout;
+    throw new StintError('BACKEND_ERROR', `scontrol show job failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`, { command: 'scontrol' });
   }
 
   private jobDir(jobId: number): string {

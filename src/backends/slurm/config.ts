@@ -31,6 +31,8 @@ export const SlurmConfigSchema = z.object({
   commandTimeoutSeconds: z.number().positive().max(600).default(30),
   /** Where finished jobs are read once squeue has forgotten them: `sacct` (slurmdbd) or `jobcomp` (`sacct -c`, JobCompType=jobcomp/filetxt). */
   finishedJobs: z.enum(['sacct', 'jobcomp']).default('sacct'),
+  /** How live jobs are listed each poll: `scontrol` (`scontrol show job -o`, the cheapest) or `squeue-json` (`squeue --json`). */
+  listing: z.enum(['scontrol', 'squeue-json']).default('scontrol'),
   /** Seconds of SIGTERM warning before the time limit (`--signal=TERM@N`). */
   warnSeconds: z.number().int().min(0).max(65535).default(60),
   /** SLURM_CONF for the commands (a cluster whose config is not in /etc/slurm). */

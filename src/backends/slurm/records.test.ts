@@ -1,7 +1,7 @@
 // Slurm job listings of three generations, from fixtures (sources in test/fixtures/slurm/SOURCES.md).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { colonExit, expandHostlist, exitStatus, parseSacct, parseSqueueJson, slurmNumber } from './records.js';
+import { colonExit, expandHostlist, exitStatus, parseSacct, parseScontrolJobs, parseSqueueJson, slurmNumber } from './records.js';
 import { attemptStatus } from './states.js';
 
 const fixture = (path: string) => readFileSync(new URL(`../../../test/fixtures/slurm/${path}`, import.meta.url), 'utf8');
@@ -67,6 +67,31 @@ describe('squeue --json, Slurm 24.05 (data_parser v0.0.41)', () => {
     expect(statuses.get(338)).toMatchObject({ state: 'running' });
     expect(statuses.get(339)).toEqual({ state: 'queued', reason: 'Requeued (BeginTime)', restarts: 1 });
     expect(statuses.get(340)).toMatchObject({ reason: 'out_of_memory', exitCode: 137 });
+  });
+});
+
+describe('scontrol show job -o, Slurm 22.05', () => {
+  it('reads the same jobs as squeue --json, with restarts and N:S exit codes', () => {
+    const records = parseScontrolJobs(fixture('22.05/scontrol-show-job-o.txt'));
+    expect(records.map((r) => [r.jobId, r.name, r.state, r.reason, r.nodes, r.exit])).toEqual([
+      [1, 'done-ok', 'COMPLETED', 'None', 'n1', { code: 0, signal: null }],
+      [2, 'done-fail', 'FAILED', 'NonZeroExitCode', 'n1', { code: 3, signal: null }],
+      [3, 'running', 'RUNNING', 'None', 'n1', { code: 0, signal: null }],
+      [4, 'running2', 'RUNNING', 'None', 'n1', { code: 0, signal: null }],
+      [5, 'pending', 'PENDING', 'Resources', '', { code: 0, signal: null }],
+    ]);
+    expect(records.map(attemptStatus)).toMatchObject(parseSqueueJson(fixture('22.05/squeue.json')).map(attemptStatus));
+  });
+
+  it('keeps values with spaces whole and reads a cancelled pending job', () => {
+    const [record] = parseScontrolJobs(fixture('22.05/scontrol-cancelled-pending.txt'));
+    expect(record).toMatchObject({ state: 'CANCELLED', reason: 'PartitionDown', restarts: 0 });
+    const [spaced] = parseScontrolJobs('JobId=9 JobName=x JobState=PENDING Reason=ReqNodeNotAvail, UnavailableNodes:n1 Dependency=(null) Restarts=2 ExitCode=0:0 NodeList=(null)');
+    expect(spaced).toMatchObject({ reason: 'ReqNodeNotAvail, UnavailableNodes:n1', restarts: 2, nodes: '' });
+    expect(parseScontrolJobs('No jobs in the system\n')).toEqual([]);
+    // -d adds DerivedExitCode and per-node detail (Nodes=… CPU_IDs=… Mem=… GRES=…)
+    const [detailed] = parseScontrolJobs(fixture('22.05/scontrol-d-failed.txt'));
+    expect(detailed).toMatchObject({ state: 'FAILED', nodes: 'n1', exit: { code: 7, signal: null }, derived: { code: 7, signal: null } });
   });
 });
 

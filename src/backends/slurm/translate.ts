@@ -110,7 +110,7 @@ if [ -f "$job_dir/work.tar.gz" ] && [ ! -d "$job_dir/work" ]; then
   mkdir -p "$job_dir/work.tmp" && tar -xzf "$job_dir/work.tar.gz" -C "$job_dir/work.tmp" --no-same-owner --no-same-permissions &&
     mv "$job_dir/work.tmp" "$job_dir/work" || { echo "stint: cannot unpack the workdir" >>"$attempt_dir/output.log"; exit 97; }
 fi
-mkdir -p "$job_dir/work"
+mkdir -p "$job_dir/work" "$job_dir/checkpoints"
 hosts=$(scontrol show hostnames "$SLURM_JOB_NODELIST")
 addrs=$(scontrol show node -o "$SLURM_JOB_NODELIST" 2>/dev/null | tr ' ' '\\n' | awk -F= '$1=="NodeName"{n=$2} $1=="NodeAddr"{print n, $2}')
 ips=
