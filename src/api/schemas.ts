@@ -154,6 +154,11 @@ export const GpuViewSchema = z.object({
   memoryMb: z.number(),
   vendor: z.string(),
   healthy: z.boolean(),
+  /** Slurm's node state (idle, mixed, allocated, drained, down); null on the local backend. */
+  nodeState: z.string().nullable(),
+  partitions: z.array(z.string()),
+  /** true: the engine (Slurm) allocates this GPU, so stint does not know its holder. */
+  engineAllocated: z.boolean(),
   jobId: z.number().int().nullable(),
   jobName: z.string().nullable(),
   owner: z.string().nullable(),

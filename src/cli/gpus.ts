@@ -31,6 +31,13 @@ export function registerGpus(program: Command): void {
     });
 }
 
+/** stint's holder; on an engine that places work (Slurm), the node's state stands in for it. */
+function holder(g: GpuView, style: Style): string {
+  if (g.jobId !== null) return `${g.jobId}${g.jobName ? ` (${g.jobName})` : ''}`;
+  if (g.engineAllocated) return `${g.nodeState ?? '?'} node${g.partitions.length > 0 ? ` [${g.partitions.join(',')}]` : ''} (Slurm places)`;
+  return paint(style, 'green', 'free');
+}
+
 export function renderGpus(gpus: readonly GpuView[], style: Style, drains: readonly DrainView[] = []): string {
   const drainOf = (g: GpuView) => drains.find((d) => d.backend === g.backend && d.node === g.node && (d.gpu === g.index || d.gpu === null));
   if (gpus.length === 0) return 'no GPUs found (start the server with --gpus A100:4 to declare fake ones)';
@@ -39,9 +46,9 @@ export function renderGpus(gpus: readonly GpuView[], style: Style, drains: reado
     g.node,
     String(g.index),
     g.name,
-    `${Math.round(g.memoryMb / 1024)} GB`,
+    g.memoryMb > 0 ? `${Math.round(g.memoryMb / 1024)} GB` : '-', // Slurm's gres carries no memory
     g.healthy && !drainOf(g) ? 'ok' : paint(style, 'red', health(drainOf(g))),
-    g.jobId === null ? paint(style, 'green', 'free') : `${g.jobId}${g.jobName ? ` (${g.jobName})` : ''}`,
+    holder(g, style),
     g.owner ?? '-',
   ]);
   return table(['BACKEND', 'NODE', 'GPU', 'NAME', 'MEMORY', 'HEALTH', 'JOB', 'USER'], rows, style);

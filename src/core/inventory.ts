@@ -20,6 +20,10 @@ export interface Node {
   gpus: Gpu[];
   cpus: number;
   memoryGb: number;
+  /** The engine's word for the node (Slurm: idle, mixed, allocated, drained, down); absent for local. */
+  state?: string;
+  /** The engine's partitions (queues) the node is in; absent for local. */
+  partitions?: string[];
 }
 
 export interface Inventory {

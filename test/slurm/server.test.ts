@@ -80,7 +80,11 @@ describe('stint server with a Slurm backend from --config', () => {
     const { client } = await start(home);
     const gpus = (await client.gpus()).gpus;
     expect(gpus.filter((g) => g.backend === 'desk')).toHaveLength(2);
-    expect(gpus.filter((g) => g.backend === 'hpc').length).toBeGreaterThanOrEqual(8);
+    const slurmGpus = gpus.filter((g) => g.backend === 'hpc');
+    expect(slurmGpus.length).toBeGreaterThanOrEqual(8);
+    // Slurm places its jobs: each GPU carries its node's Slurm state and partitions instead of a holder.
+    expect(slurmGpus.every((g) => g.engineAllocated && /^(idle|mixed|allocated|drain|down|completing)/.test(g.nodeState ?? '') && g.partitions.length > 0)).toBe(true);
+    expect(gpus.filter((g) => g.backend === 'desk').every((g) => !g.engineAllocated && g.nodeState === null)).toBe(true);
     const toSlurm = await client.submit({ task: `name: e2e-${tag}\nresources: {accelerators: A100:1, infra: slurm/hpc}\nrun: echo "hello from $SLURMD_NODENAME rank $SKYPILOT_NODE_RANK"; exit 3\n` });
     // num_nodes: 2 cannot run on the local backend, so without infra it goes to the first that can.
     const twoNodes = await client.submit({ task: `name: pair-${tag}\nnum_nodes: 2\nresources: {accelerators: A100:1}\nrun: echo "rank $SKYPILOT_NODE_RANK of $SKYPILOT_NUM_NODES"\n` });

@@ -64,5 +64,5 @@ export function parseSinfo(text: string, backend: string): { inventory: Inventor
     });
   }
   const list = [...nodes.values()];
-  return { inventory: { backend, nodes: list.map(({ name, gpus, cpus, memoryGb }) => ({ name, gpus, cpus, memoryGb })) }, nodes: list };
+  return { inventory: { backend, nodes: list.map(({ name, gpus, cpus, memoryGb, state, partitions }) => ({ name, gpus, cpus, memoryGb, state, partitions: [...partitions] })) }, nodes: list };
 }
