@@ -85,12 +85,14 @@ describe('stint server with a Slurm backend from --config', () => {
     // Slurm places its jobs: each GPU carries its node's Slurm state and partitions instead of a holder.
     expect(slurmGpus.every((g) => g.engineAllocated && /^(idle|mixed|allocated|drain|down|completing)/.test(g.nodeState ?? '') && g.partitions.length > 0)).toBe(true);
     expect(gpus.filter((g) => g.backend === 'desk').every((g) => !g.engineAllocated && g.nodeState === null)).toBe(true);
-    const toSlurm = await client.submit({ task: `name: e2e-${tag}\nresources: {accelerators: A100:1, infra: slurm/hpc}\nrun: echo "hello from $SLURMD_NODENAME rank $SKYPILOT_NODE_RANK"; exit 3\n` });
+    const toSlurm = await client.submit({ task: `name: e2e-${tag}\nresources: {accelerators: A100:1, infra: slurm/hpc}\nrun: echo "hello from $SLURMD_NODENAME rank $SKYPILOT_NODE_RANK"; test -d "$STINT_CHECKPOINT_DIR" && echo "checkpoints in $STINT_CHECKPOINT_DIR"; exit 3\n` });
     // num_nodes: 2 cannot run on the local backend, so without infra it goes to the first that can.
     const twoNodes = await client.submit({ task: `name: pair-${tag}\nnum_nodes: 2\nresources: {accelerators: A100:1}\nrun: echo "rank $SKYPILOT_NODE_RANK of $SKYPILOT_NUM_NODES"\n` });
     const local = await client.submit({ task: 'resources: {accelerators: A100:1}\nrun: echo local\n' });
     expect(await waitForJob(client, toSlurm.id!, isEnded, 90_000)).toMatchObject({ state: 'FAILED', exitCode: 3, backend: 'hpc' });
-    expect((await client.logs(toSlurm.id!)).text).toMatch(/hello from n\d rank 0/);
+    const text = (await client.logs(toSlurm.id!)).text;
+    expect(text).toMatch(/hello from n\d rank 0/);
+    expect(text).toMatch(/checkpoints in \/\S+\/jobs\/\d+\/checkpoints/);
     expect(await waitForJob(client, twoNodes.id!, isEnded, 90_000)).toMatchObject({ state: 'SUCCEEDED', exitCode: 0, backend: 'hpc' });
     expect((await client.logs(twoNodes.id!)).text.split('\n').filter(Boolean).sort()).toEqual(['rank 0 of 2', 'rank 1 of 2']);
     expect(await waitForJob(client, local.id!, isEnded)).toMatchObject({ state: 'SUCCEEDED', backend: 'desk' });

@@ -141,6 +141,9 @@ export STINT_NODE_RANK=$SLURM_NODEID SKYPILOT_NODE_RANK=$SLURM_NODEID
 export STINT_NODE_IPS=$STINT_SLURM_IPS SKYPILOT_NODE_IPS=$STINT_SLURM_IPS STINT_NODE_NAMES=$STINT_SLURM_HOSTS
 export STINT_NUM_GPUS_PER_NODE=${gpusPerNode} SKYPILOT_NUM_GPUS_PER_NODE=${gpusPerNode}
 export STINT_SLURM_JOB_ID=$SLURM_JOB_ID
+# One folder per job on the shared filesystem that every attempt (and every node) sees.
+export STINT_CHECKPOINT_DIR="$(cd "$base_dir/.." && pwd)/checkpoints"
+mkdir -p "$STINT_CHECKPOINT_DIR"
 unset STINT_SLURM_ATTEMPT STINT_SLURM_ATTEMPT_DIR STINT_SLURM_IPS STINT_SLURM_HOSTS
 cd "$base_dir/../work" || exit 97
 # The tasks get TERM themselves (Slurm signals the whole step); this wrapper waits for their status.
