@@ -122,6 +122,8 @@ describe('drain by hand', () => {
     expect((await s.client.getJob(waiting!)).state).toBe('PENDING');
     expect((await s.client.getJob(id!)).state).toBe('RUNNING');
     expect(await stint('gpus')).toMatch(/drained: fan noise/);
+    // The API (and the web UI's GPU board) says why the GPU takes no new jobs.
+    expect((await s.client.gpus()).gpus.find((g) => g.index === held)?.drained).toBe('fan noise');
     expect(await stint('admin', 'health')).toMatch(/admin\s+fan noise/);
     const unknownGpu = await api(s, 'POST', '/api/v1/admin/drain', { gpu: 9 });
     expect(unknownGpu.status).toBe(404);

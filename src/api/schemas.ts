@@ -154,6 +154,8 @@ export const GpuViewSchema = z.object({
   memoryMb: z.number(),
   vendor: z.string(),
   healthy: z.boolean(),
+  /** Why the GPU takes no new jobs (drained by an admin or by a failed health check); null when it does. */
+  drained: z.string().nullable(),
   /** Slurm's node state (idle, mixed, allocated, drained, down); null on the local backend. */
   nodeState: z.string().nullable(),
   partitions: z.array(z.string()),

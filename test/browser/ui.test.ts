@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { StintClient } from '../../src/api/client.js';
 import { inProcessServer, waitForJob, type InProcessServer } from '../helpers/server.js';
 import { ensureUiBuilt, launchBrowser, logIn, openPage, poll, screenshot, type WatchedPage } from './browser.js';
 
@@ -21,7 +22,7 @@ beforeAll(async () => {
   await s.client.addProject('vision');
   const ann = await s.client.addUser('ann', 'member');
   await s.client.setProjectMember('vision', 'ann');
-  const asAnn = new (s.client.constructor as typeof import('../../src/api/client.js').StintClient)(s.server.url, ann.token);
+  const asAnn = new StintClient(s.server.url, ann.token);
   holder = (await asAnn.submit({ task: 'name: long-training\nproject: vision\nresources: {accelerators: A100:2}\nrun: sleep 300\n' })).id!;
   const done = (await s.client.submit({ task: 'name: quick\nrun: echo finished\n' })).id!;
   await waitForJob(s.client, holder, (j) => j.state === 'RUNNING');

@@ -11,6 +11,8 @@ export function registerGpuRoutes(app: FastifyInstance, res: ServerResources): v
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.get('/api/v1/gpus', { schema: { summary: 'Every GPU of every backend, with its holder', response: { 200: GpuListSchema } } }, async () => {
     const holds = await res.store.listHolds();
+    const drains = await res.store.observability.listDrains();
+    const drainOf = (backend: string, node: string, gpu: number) => drains.find((d) => d.backend === backend && d.node === node && (d.gpuIndex === null || d.gpuIndex === gpu));
     const holders = new Map(holds.map((h) => [`${h.backend}/${h.node}/${h.gpuIndex}`, h.jobId]));
     const jobIds = [...new Set(holds.map((h) => h.jobId))];
     const jobs = new Map((await Promise.all(jobIds.map((id) => res.store.getJob(id)))).filter((j) => j !== null).map((j) => [j.id, j]));
@@ -30,6 +32,7 @@ export function registerGpuRoutes(app: FastifyInstance, res: ServerResources): v
             memoryMb: gpu.memoryMb,
             vendor: gpu.vendor,
             healthy: gpu.healthy,
+            drained: drainOf(backend.name, node.name, gpu.index)?.reason ?? null,
             nodeState: node.state ?? null,
             partitions: node.partitions ?? [],
             engineAllocated: !backend.stintPlaces,

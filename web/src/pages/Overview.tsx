@@ -19,7 +19,7 @@ export function OverviewPage() {
   const mine = usePoll((s) => (me.name ? api.jobs({ user: me.name, all: true, limit: 8 }, s) : Promise.resolve({ jobs: [] })), 3000, [api, me.name]);
   const holders = new Map((running.data?.jobs ?? []).map((j) => [j.id, j]));
   const list = gpus.data?.gpus ?? [];
-  const idle = list.filter((g) => g.jobId === null && g.healthy).length;
+  const idle = list.filter((g) => g.jobId === null && g.healthy && !g.drained && !g.engineAllocated).length;
   const groups = groupBy(list, (g) => `${g.backend} · ${g.node}`);
   return (
     <>
@@ -66,7 +66,8 @@ export function OverviewPage() {
 }
 
 function GpuTile({ gpu, job, now }: { gpu: GpuView; job: JobView | undefined; now: number }) {
-  const status = !gpu.healthy ? 'unhealthy' : gpu.jobId === null ? 'idle' : 'busy';
+  // Slurm places its own jobs: its GPUs show the node's Slurm state instead of a holder.
+  const status = !gpu.healthy || gpu.drained ? 'unhealthy' : gpu.jobId !== null ? 'busy' : gpu.engineAllocated ? 'engine' : 'idle';
   return (
     <li className={`gpu-tile ${status}`} aria-label={`GPU ${gpu.index} ${gpu.model}: ${status}`}>
       <div className="gpu-head">
@@ -75,7 +76,8 @@ function GpuTile({ gpu, job, now }: { gpu: GpuView; job: JobView | undefined; no
         <span className="gpu-mem">{memory(gpu.memoryMb)}</span>
       </div>
       {status === 'idle' && <div className="gpu-status">Idle</div>}
-      {status === 'unhealthy' && <div className="gpu-status">Unhealthy</div>}
+      {status === 'unhealthy' && <div className="gpu-status">{gpu.drained ? `Drained: ${gpu.drained}` : 'Unhealthy'}</div>}
+      {status === 'engine' && <div className="gpu-status muted">Slurm node {gpu.nodeState ?? ''}</div>}
       {status === 'busy' && (
         <div className="gpu-holder">
           <Link to={`/jobs/${gpu.jobId}`}>
