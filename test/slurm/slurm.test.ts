@@ -11,7 +11,9 @@ import { backendContract, taskSpec, waitForEnd, waitForLog } from '../../src/bac
 import type { SlurmBackend } from '../../src/backends/slurm/backend.js';
 import type { TaskSpec } from '../../src/core/spec/types.js';
 import { TarWriter } from '../../src/workdir/tar.js';
-import { CLUSTER_DIR, ensureCluster, memoryEnforcement, sharedDir, slurm, testBackend } from './cluster.js';
+import { CLUSTER_DIR, ensureCluster, memoryEnforcement, SLURM_CONF, sharedDir, slurm, testBackend } from './cluster.js';
+import type { StintClient } from '../../src/api/client.js';
+import { serverProcess, tempHome, waitForJob } from '../helpers/server.js';
 
 let nextJobId = 50_000 + Math.floor(Math.random() * 10_000) * 10;
 const timings: Record<string, number> = {};
@@ -128,6 +130,34 @@ describe('slurm backend on a real cluster', { timeout: 120_000 }, () => {
     timings.nodeDownRequeueSeconds = (Date.now() - started) / 1000;
   }, 240_000);
 
+  it('through a whole server: the node going DOWN makes the job a new attempt, and each attempt keeps its log', async () => {
+    const home = await tempHome();
+    writeFileSync(join(home, 'stint.yaml'), `backends:\n  - name: hpc\n    type: slurm\n    workdir: ${sharedDir()}\n    finishedJobs: jobcomp\n    slurmConf: ${SLURM_CONF}\n`);
+    const server = await serverProcess(home, ['--config', join(home, 'stint.yaml')]);
+    try {
+      const { client } = server;
+      const { id } = await client.submit({ task: 'resources: {infra: slurm/hpc/second}\nretries: {max: 2, on: [node_failure]}\nrun: echo "attempt=$STINT_ATTEMPT"; sleep 300\n' });
+      await waitForJob(client, id!, (j) => j.state === 'RUNNING', 60_000);
+      await waitForServerLog(client, id!, 1, 'attempt=1');
+      try {
+        slurm('scontrol', ['update', 'nodename=n3', 'state=down', 'reason=stint-server-test']);
+        await waitForJob(client, id!, (j) => j.attempt === 2, 60_000);
+      } finally {
+        slurm('scontrol', ['update', 'nodename=n3', 'state=resume']);
+      }
+      await waitForJob(client, id!, (j) => j.state === 'RUNNING' && j.attempt === 2, 120_000);
+      await waitForServerLog(client, id!, 2, 'attempt=2');
+      expect((await client.logs(id!, { attempt: 1 })).text).toMatch(/^attempt=1\n/);
+      await client.cancel(id!);
+      await waitForJob(client, id!, (j) => j.state === 'CANCELLED', 60_000);
+      const ended = await client.getJob(id!);
+      expect(ended.attempts.map((a) => [a.attempt, a.endReason])).toEqual([[1, 'node_failure'], [2, 'cancelled']]);
+      expect(ended.events.some((e) => e.from === 'RUNNING' && e.to === 'STARTING' && /requeued by hpc/.test(e.reason))).toBe(true);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  }, 300_000);
+
   it('reports a job killed for exceeding its memory as out_of_memory', { timeout: 90_000 }, async (ctx) => {
     // With no cgroup v1 memory controller, Slurm can only kill by polling, and reports FAILED.
     if (memoryEnforcement() !== 'cgroup') ctx.skip();
@@ -186,6 +216,14 @@ describe('slurm backend on a real cluster', { timeout: 120_000 }, () => {
 });
 
 /** Runs on partition "second" (node n3 alone), away from the other tests' jobs. */
+async function waitForServerLog(client: StintClient, id: number, attempt: number, text: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await client.logs(id, { attempt })).text.includes(text)) {
+    if (Date.now() > deadline) throw new Error(`job ${id} attempt ${attempt} never logged ${text}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 function withInfra(spec: TaskSpec): TaskSpec {
   spec.resources = spec.resources.map((r) => ({ ...r, infra: 'slurm/hpc/second' }));
   return spec;
