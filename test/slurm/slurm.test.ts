@@ -188,6 +188,24 @@ describe('slurm backend on a real cluster', { timeout: 120_000 }, () => {
     expect((await backend.readLog(ref, 0, 1000)).text).toBe('from the snapshot\n');
   });
 
+  it('finds an attempt whose handle was never saved by its name and folder, never another server\'s namesake', async () => {
+    const ref = await submit(backend, taskSpec('echo found; sleep 20'));
+    try {
+      const unsaved: AttemptRef = { ...ref, handle: {} };
+      expect((await waitFor(backend, unsaved, 'seen without a handle', (s) => s.state !== 'ended')).state).toMatch(/queued|running/);
+      // Same stint job id and attempt, so the same Slurm job name, but another backend's folder.
+      const other = await testBackend();
+      try {
+        expect((await other.poll([unsaved])).get(attemptKey(unsaved))).toMatchObject({ state: 'ended', reason: 'lost' });
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await backend.signal(ref, 'SIGKILL');
+    }
+    await waitForEnd(backend, ref, 30_000);
+  });
+
   it('polls many attempts with one listing command, adding one sacct call only for jobs the listing has forgotten', async () => {
     const refs = await Promise.all([0, 3].map((code) => submit(backend, taskSpec(`exit ${code}`))));
     for (const ref of refs) await waitForEnd(backend, ref, 60_000);

@@ -130,11 +130,10 @@ export class SlurmBackend implements Backend {
       ? parseScontrolJobs(await this.listWithScontrol())
       : parseSqueueJson(await this.client.check('squeue', ['--json']));
     const byId = new Map(live.map((r) => [r.jobId, r]));
-    const byName = new Map(live.map((r) => [r.name, r]));
     const missing: Array<{ ref: AttemptRef; id: number | null }> = [];
     for (const ref of attempts) {
       const id = handleOf(ref).slurmJobId;
-      const record = id !== null ? byId.get(id) : findByName(byName, ref);
+      const record = id !== null ? byId.get(id) : findByName(live, ref, this.jobDir(ref.jobId));
       if (record) result.set(attemptKey(ref), attemptStatus(record));
       else missing.push({ ref, id });
     }
@@ -240,9 +239,12 @@ function handleOf(ref: AttemptRef): SlurmHandle {
   return { slurmJobId: typeof id === 'number' && Number.isInteger(id) ? id : null };
 }
 
-/** An attempt whose handle was never recorded (a crash right after sbatch) is found by its job name. */
-function findByName(byName: Map<string, SlurmJobRecord>, ref: AttemptRef): SlurmJobRecord | undefined {
+/**
+ * An attempt whose handle was never recorded (a crash right after sbatch) is found by its job name
+ * and its working directory: job ids restart per stint server, so another server's `stint-7.1`
+ * on the same cluster has the same name, but never this backend's <workdir>/jobs/7.
+ */
+function findByName(live: readonly SlurmJobRecord[], ref: AttemptRef, jobDir: string): SlurmJobRecord | undefined {
   const prefix = slurmJobName(ref.jobId, ref.attempt, null);
-  for (const [name, record] of byName) if (name === prefix || name.startsWith(`${prefix}-`)) return record;
-  return undefined;
+  return live.find((r) => (r.name === prefix || r.name.startsWith(`${prefix}-`)) && (r.workDir === undefined || r.workDir === jobDir));
 }

@@ -121,3 +121,10 @@ describe('field readers', () => {
     expect(expandHostlist('n[1-3,5],gpu-a[08-10],login')).toEqual(['n1', 'n2', 'n3', 'n5', 'gpu-a08', 'gpu-a09', 'gpu-a10', 'login']);
   });
 });
+
+describe('scontrol -d show job -o, Slurm 22.05', () => {
+  it('reads the working directory that tells one stint server\'s jobs from another\'s', () => {
+    const [record] = parseScontrolJobs(fixture('22.05/scontrol-d-failed.txt'));
+    expect(record).toMatchObject({ jobId: 5154, name: 'stint-1000.1-contract', workDir: '/tmp/stint-slurm/shared/stint-iHdWU3/jobs/1000' });
+  });
+});

@@ -26,6 +26,8 @@ export interface SlurmJobRecord {
   nodes: string;
   exit: ExitStatus | null;
   derived: ExitStatus | null;
+  /** The job's working directory (stint submits with --chdir=<workdir>/jobs/<id>); absent when the listing has none. */
+  workDir?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -90,6 +92,7 @@ export function parseSqueueJson(text: string): SlurmJobRecord[] {
       nodes: typeof job.nodes === 'string' ? job.nodes : '',
       exit: exitStatus(job.exit_code),
       derived: exitStatus(job.derived_exit_code),
+      ...(typeof job.current_working_directory === 'string' && { workDir: job.current_working_directory }),
     });
   }
   return records;
@@ -157,6 +160,7 @@ export function parseScontrolJobs(text: string): SlurmJobRecord[] {
       nodes: nodes === '(null)' ? '' : nodes,
       exit: colonExit(fields.get('ExitCode') ?? ''),
       derived: colonExit(fields.get('DerivedExitCode') ?? ''),
+      ...(fields.has('WorkDir') && { workDir: fields.get('WorkDir') }),
     });
   }
   return records;
