@@ -26,7 +26,9 @@ export function describeResources(spec: TaskSpec): string {
     if (r.memoryGb) parts.push(`${r.memoryGb.value}${r.memoryGb.orMore ? '+' : ''} GB`);
     return parts.join(', ') || 'CPU only';
   });
-  return choices.join(spec.ordered ? ' > ' : ' | ');
+  const each = choices.join(spec.ordered ? ' > ' : ' | ');
+  // Per node: "2 nodes × (4 × A100)" for a multi-node task.
+  return spec.numNodes > 1 ? `${spec.numNodes} nodes × (${each})` : each;
 }
 
 function roundFactors(factors: JobPriority['factors']): JobPriority['factors'] {

@@ -93,7 +93,7 @@ describe('stint server with a Slurm backend from --config', () => {
     const text = (await client.logs(toSlurm.id!)).text;
     expect(text).toMatch(/hello from n\d rank 0/);
     expect(text).toMatch(/checkpoints in \/\S+\/jobs\/\d+\/checkpoints/);
-    expect(await waitForJob(client, twoNodes.id!, isEnded, 90_000)).toMatchObject({ state: 'SUCCEEDED', exitCode: 0, backend: 'hpc' });
+    expect(await waitForJob(client, twoNodes.id!, isEnded, 90_000)).toMatchObject({ state: 'SUCCEEDED', exitCode: 0, backend: 'hpc', resources: '2 nodes × (1 × A100)' });
     expect((await client.logs(twoNodes.id!)).text.split('\n').filter(Boolean).sort()).toEqual(['rank 0 of 2', 'rank 1 of 2']);
     expect(await waitForJob(client, local.id!, isEnded)).toMatchObject({ state: 'SUCCEEDED', backend: 'desk' });
     // infra naming a backend that does not exist is refused at submit, with the field named.
