@@ -3,39 +3,14 @@
 // returns them; the keys are listed with empty values to fill in) and the uploaded workdir
 // (the file has no `workdir`; the job runs in an empty directory unless one is given).
 
-interface Quantity {
-  value: number;
-  orMore: boolean;
-}
+import type { Quantity, ResourceChoice, TaskSpec } from '../../src/core/spec/types.js';
 
-interface Choice {
-  accelerator: { name: string; count: number } | null;
-  cpus: Quantity | null;
-  memoryGb: Quantity | null;
-  diskSizeGb: number | null;
-  useSpot: boolean;
-  infra: string | null;
-  imageId: string | null;
-  ports: string[];
-}
+type Choice = ResourceChoice;
 
-export interface SpecLike {
-  name?: string | null;
-  numNodes?: number;
-  resources?: Choice[];
-  ordered?: boolean;
-  envs?: Record<string, string>;
-  secrets?: Record<string, string>;
-  fileMounts?: Array<{ target: string; source: string | null }>;
-  volumes?: Record<string, string>;
-  setup?: string | null;
-  run?: string | null;
-  priority?: number;
-  maxRuntimeSeconds?: number | null;
-  retries?: { max: number; on: string[]; exitCodes: number[] };
-  preemptible?: boolean;
-  project?: string | null;
-}
+/** The spec as the API returns it: the core's TaskSpec, any field possibly absent. */
+export type SpecLike = Partial<Pick<TaskSpec,
+  'name' | 'numNodes' | 'resources' | 'ordered' | 'envs' | 'secrets' | 'fileMounts' | 'volumes' | 'setup' | 'run'
+  | 'priority' | 'maxRuntimeSeconds' | 'retries' | 'preemptible' | 'project'>>;
 
 const q = (value: string) => JSON.stringify(value);
 const amount = (x: Quantity) => q(`${x.value}${x.orMore ? '+' : ''}`);
