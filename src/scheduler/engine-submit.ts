@@ -8,6 +8,7 @@
 
 import type { Backend, RunAs } from '../backends/backend.js';
 import type { Clock } from '../core/clock.js';
+import { QuotaLedger } from '../core/quota/borrowing.js';
 import type { QuotaConfig } from '../core/quota/types.js';
 import type { WaitInfo } from '../core/policy/types.js';
 import { DEFAULT_PROJECT } from '../core/fairshare/index.js';
@@ -108,41 +109,38 @@ async function submit(deps: EngineSubmitDeps, backend: Backend, job: JobRow): Pr
 /**
  * Per-user and per-project GPU caps (`maxGpus`) as admission limits: the GPUs of jobs already
  * handed to any engine or running count against them. Guarantees and borrowing are the engine's
- * business (Slurm's accounts, QOS and fair share), so only hard caps apply here.
+ * business (Slurm's accounts, QOS and fair share), so only the core ledger's cap check applies:
+ * jobs are checked as preemptible, which the guarantee rule never refuses.
  */
 class CapCounter {
-  private readonly users = new Map<string, number>();
-  private readonly projects = new Map<string, number>();
+  private readonly ledger: QuotaLedger | null;
 
-  constructor(private readonly quotas: QuotaConfig | null, open: readonly AttemptRow[], active: ReadonlyMap<number, JobRow>) {
-    if (quotas === null) return;
+  constructor(quotas: QuotaConfig | null, open: readonly AttemptRow[], active: ReadonlyMap<number, JobRow>) {
+    if (quotas === null) {
+      this.ledger = null;
+      return;
+    }
+    const ledger = new QuotaLedger(quotas, []);
     for (const attempt of open) {
       const job = active.get(attempt.jobId);
-      if (job) this.count(job, gpusOf(job));
+      if (job) ledger.add(capEntry(job, gpusOf(job)));
     }
+    this.ledger = ledger;
   }
 
   refusal(job: EngineQueued): string | null {
-    if (this.quotas === null || job.gpus === 0) return null;
-    const project = job.row.project ?? DEFAULT_PROJECT;
-    const userCap = this.quotas.users.find((u) => u.user === job.row.owner)?.maxGpus;
-    const used = this.users.get(job.row.owner) ?? 0;
-    if (userCap !== undefined && used + job.gpus > userCap) return `user ${job.row.owner} holds ${used} of at most ${userCap} GPUs at once; waits in stint before submission`;
-    const projectCap = this.quotas.projects.find((q) => q.project === project)?.maxGpus;
-    const inProject = this.projects.get(project) ?? 0;
-    if (projectCap !== undefined && inProject + job.gpus > projectCap) return `project ${project} holds ${inProject} of at most ${projectCap} GPUs at once; waits in stint before submission`;
-    return null;
+    if (this.ledger === null || job.gpus === 0) return null;
+    const verdict = this.ledger.check({ ...capEntry(job.row, job.gpus), id: job.row.id, priority: job.row.priority, submittedAt: job.row.submittedAt, preemptible: true });
+    return verdict.allowed ? null : `${verdict.reason}; waits in stint before submission`;
   }
 
   add(job: EngineQueued): void {
-    this.count(job.row, job.gpus);
+    this.ledger?.add(capEntry(job.row, job.gpus));
   }
+}
 
-  private count(job: JobRow, gpus: number): void {
-    this.users.set(job.owner, (this.users.get(job.owner) ?? 0) + gpus);
-    const project = job.project ?? DEFAULT_PROJECT;
-    this.projects.set(project, (this.projects.get(project) ?? 0) + gpus);
-  }
+function capEntry(job: JobRow, gpus: number): { user: string; project: string; gpuType: string; gpus: number } {
+  return { user: job.owner, project: job.project ?? DEFAULT_PROJECT, gpuType: job.spec.resources[0]?.accelerator?.name ?? 'GPU', gpus };
 }
 
 export function gpusOf(job: JobRow): number {

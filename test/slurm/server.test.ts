@@ -126,6 +126,19 @@ describe('stint server with a Slurm backend from --config', () => {
     expect((await waitForJob(client, second.id!, isEnded, 90_000)).state).toBe('SUCCEEDED');
   }, 240_000);
 
+  it('holds a job back in stint, before submission, while its user is at their GPU cap', async () => {
+    const home = await tempHome();
+    configFile(home);
+    const { client } = await start(home);
+    await client.setUserCaps('root', { maxGpus: 1 });
+    const first = await client.submit({ task: `name: cap-a-${tag}\nresources: {accelerators: A100:1, infra: slurm/hpc}\nrun: sleep 4\n` });
+    const second = await client.submit({ task: `name: cap-b-${tag}\nresources: {accelerators: A100:1, infra: slurm/hpc}\nrun: "true"\n` });
+    const held = await waitForJob(client, second.id!, (j) => j.state === 'PENDING' && j.waitReason !== null, 60_000);
+    expect(held.waitReason).toMatch(/user root may hold at most 1 GPUs at once .*; waits in stint before submission/);
+    expect((await waitForJob(client, first.id!, isEnded, 90_000)).state).toBe('SUCCEEDED');
+    expect((await waitForJob(client, second.id!, isEnded, 90_000)).state).toBe('SUCCEEDED');
+  }, 240_000);
+
   it('loses nothing when killed while Slurm jobs run: states, attempts and exit codes match sacct', async () => {
     const home = await tempHome();
     configFile(home);
