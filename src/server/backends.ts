@@ -33,7 +33,7 @@ async function create(section: BackendSection, config: Readonly<ServerConfig>): 
       const gpus = typeof section.config.gpus === 'string' ? section.config.gpus : config.fakeGpus;
       return await createLocalBackend({ name: section.name, home: config.home, fakeGpus: gpus });
     }
-    return await createSlurmFromSection(section, config);
+    return await createSlurmFromSection(section);
   } catch (error) {
     if (error instanceof StintError) throw error;
     const message = error instanceof Error ? error.message : String(error);

@@ -3,12 +3,11 @@
 
 import type { Backend } from '../backends/backend.js';
 import { SlurmConfigSchema } from '../backends/slurm/config.js';
-import type { ServerConfig } from '../config.js';
 import type { BackendSection, BackendType } from './config-file.js';
 
 export const slurmBackendType: BackendType = { schema: SlurmConfigSchema.required({ type: true }) };
 
-export async function createSlurmFromSection(section: BackendSection, _config: Readonly<ServerConfig>): Promise<Backend> {
+export async function createSlurmFromSection(section: BackendSection): Promise<Backend> {
   const { createSlurmBackend } = await import('../backends/slurm/backend.js');
   return createSlurmBackend(section.config);
 }
