@@ -55,6 +55,8 @@ export type AttemptStatus =
   | { state: 'running'; nodes?: string[]; restarts?: number }
   | { state: 'ended'; exitCode: number | null; signal: string | null; reason: EndReason; detail: string; restarts?: number };
 
+export type BackendIdentity = { perUser: true } | { perUser: false; why: string };
+
 export interface LogChunk {
   /** Bytes from `offset`, as UTF-8 text (a multi-byte character may be split at the edges). */
   text: string;
@@ -70,6 +72,12 @@ export interface Backend {
   readonly unsupported: Readonly<Partial<Record<Feature, string>>>;
   /** true when stint's own policy chooses node and GPUs; false when the engine (Slurm) places. */
   readonly stintPlaces: boolean;
+  /**
+   * Whether each attempt runs under its owner's own Unix identity. When not (a non-root server, or
+   * Slurm through one service account), every user's jobs share one account and can read each
+   * other's files, so the server refuses a second user who may run jobs (see docs/security.md).
+   */
+  readonly identity: BackendIdentity;
   inventory(): Promise<Inventory>;
   launch(request: LaunchRequest): Promise<Launched>;
   /** Status of many attempts in one call; keyed by `attemptKey`. */

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Inventory, Node } from '../../core/inventory.js';
 import { unpackWorkdir } from '../../workdir/unpack.js';
-import { type AttemptRef, type AttemptStatus, type Backend, type Launched, type LaunchRequest, type LogChunk, attemptKey } from '../backend.js';
+import { type AttemptRef, type AttemptStatus, type Backend, type BackendIdentity, type Launched, type LaunchRequest, type LogChunk, attemptKey } from '../backend.js';
 import { gpuVisibility, jobEnvironment } from '../job-env.js';
 import { detectHostResources, discoverGpus } from './gpus/discover.js';
 import { type ProcessHandle, ProcessLauncher, processStatus, signalGroup } from './process.js';
@@ -52,6 +52,9 @@ class LocalBackend implements Backend {
   readonly kind = 'local';
   readonly unsupported = LOCAL_UNSUPPORTED;
   readonly stintPlaces = true;
+  readonly identity: BackendIdentity = process.getuid?.() === 0
+    ? { perUser: true }
+    : { perUser: false, why: 'the server is not root, so every job runs as the server\'s own account' };
   readonly name: string;
   private readonly listeners: Array<() => void> = [];
   private readonly launcher: ProcessLauncher;

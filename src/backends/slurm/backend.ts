@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { StintError } from '../../core/errors.js';
 import type { Inventory } from '../../core/inventory.js';
 import { unpackWorkdir } from '../../workdir/unpack.js';
-import { type AttemptRef, type AttemptStatus, type Backend, type Launched, type LaunchRequest, type LogChunk, attemptKey } from '../backend.js';
+import { type AttemptRef, type AttemptStatus, type Backend, type BackendIdentity, type Launched, type LaunchRequest, type LogChunk, attemptKey } from '../backend.js';
 import { type SlurmConfig, parseSlurmConfig } from './config.js';
 import { type FileToWrite, SlurmClient, type SshTarget } from './client.js';
 import { parseSacct, parseScontrolJobs, parseSqueueJson, SACCT_FIELDS, type SlurmJobRecord } from './records.js';
@@ -62,6 +62,7 @@ export class SlurmBackend implements Backend {
   readonly kind = 'slurm';
   readonly unsupported = SLURM_UNSUPPORTED;
   readonly stintPlaces = false;
+  readonly identity: BackendIdentity = { perUser: false, why: 'every Slurm job is submitted by the one account stint runs as' };
   readonly name: string;
   private readonly listeners: Array<() => void> = [];
   private nodes: SlurmNode[] = [];
