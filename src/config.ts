@@ -1,6 +1,7 @@
 // Configuration: the only module that reads process.env. Options are parsed and validated once,
 // frozen, and passed down. Bad values fail at start with the flag or variable named.
 
+import { readFileSync, statSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StintError } from './core/errors.js';
@@ -41,7 +42,12 @@ export interface ServerFlags {
   allowRootJobs?: boolean;
   /** Overrides STINT_DATABASE_URL (tests). */
   databaseUrl?: string;
+  /** In-process callers (tests) only: the CLI refuses `--metrics-token` (it would show in `ps`). */
   metricsToken?: string;
+  /** `--metrics-token-file PATH`: the /metrics token, read once at start. */
+  metricsTokenFile?: string;
+  /** `--webhook-allow`: comma-separated entries saying where members' webhooks may point. */
+  webhookAllow?: string;
   telemetryInterval?: string;
   gpuTelemetryFile?: string;
   healthCommand?: string;
@@ -126,18 +132,42 @@ export interface ObservabilityConfig {
   /** The server's default idle-GPU rule (null: off unless an admin stores one). */
   idlePolicy: IdleRule | null;
   adminWebhooks: Array<{ url: string; format: 'json' | 'slack' }>;
+  /** Where members' webhooks may point (src/alerts/address-policy.ts); empty: members set none. */
+  webhookAllow: string[];
 }
 
 function observabilityConfig(flags: ServerFlags): ObservabilityConfig {
   return {
-    metricsToken: flags.metricsToken ?? (process.env.STINT_METRICS_TOKEN || undefined),
+    metricsToken: flags.metricsToken ?? metricsTokenFrom(flags.metricsTokenFile, process.env.STINT_METRICS_TOKEN),
     telemetryIntervalMs: flags.telemetryInterval === undefined ? 5000 : parseSeconds('--telemetry-interval', flags.telemetryInterval, 0.1, 3600),
     gpuTelemetryFile: flags.gpuTelemetryFile === undefined ? undefined : resolve(flags.gpuTelemetryFile),
     healthCommand: flags.healthCommand || undefined,
     healthIntervalMs: flags.healthInterval === undefined ? 60_000 : parseSeconds('--health-interval', flags.healthInterval, 0.1, 86_400),
     idlePolicy: idlePolicy(flags.idlePolicy),
     adminWebhooks: (flags.adminWebhook ?? process.env.STINT_ADMIN_WEBHOOK ?? '').split(',').map((u) => u.trim()).filter(Boolean).map(webhookTarget),
+    webhookAllow: webhookAllow(flags.webhookAllow ?? process.env.STINT_WEBHOOK_ALLOW ?? ''),
   };
+}
+
+/** `--webhook-allow` entries (parsed, and a bad one refused, when the alert sender starts). */
+function webhookAllow(text: string): string[] {
+  return text.split(',').map((e) => e.trim()).filter(Boolean);
+}
+
+/** The /metrics token from `--metrics-token-file` (a file others cannot read) or STINT_METRICS_TOKEN. */
+function metricsTokenFrom(file: string | undefined, env: string | undefined): string | undefined {
+  if (file === undefined) return env || undefined;
+  const flag = '--metrics-token-file';
+  let text: string;
+  try {
+    if ((statSync(file).mode & 0o004) !== 0) throw new StintError('INVALID_REQUEST', `${flag}: ${file} is readable by every local user; chmod 600 it (only the server's account should read the token)`, { field: flag, value: file });
+    text = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    if (error instanceof StintError) throw error;
+    throw new StintError('INVALID_REQUEST', `${flag}: cannot read ${file} (${(error as Error).message})`, { field: flag, value: file }, { cause: error });
+  }
+  if (!text) throw new StintError('INVALID_REQUEST', `${flag}: ${file} is empty; expected the token on its first line`, { field: flag, value: file });
+  return text;
 }
 
 function idlePolicy(text: string | undefined): IdleRule | null {

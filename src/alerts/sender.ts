@@ -4,10 +4,14 @@
 // exponential backoff (attempts and delays configurable) and then dropped with a log line; a
 // 2xx answer is success. Invariants: at most `maxInFlight` deliveries at once (more wait in the
 // queue, bounded by `maxQueued`, the oldest dropped first); close() stops retries and waits only
-// for requests already sent, each bounded by the request timeout.
+// for requests already sent, each bounded by the request timeout. A target owned by anyone but an
+// admin is checked again when sent (allow-list, and every address it resolves to: see
+// address-policy.ts and deliver.ts); a refused address or a redirect is dropped without retry.
 
 import type { Logger } from '../scheduler/loop.js';
 import type { ObservabilityStore } from '../store/observability.js';
+import { WebhookPolicy, type Role } from './address-policy.js';
+import { deliver } from './deliver.js';
 import { alertBody, type Alert, type WebhookFormat } from './payload.js';
 
 export interface WebhookTarget {
@@ -19,6 +23,10 @@ export interface AlertSenderOptions {
   store: ObservabilityStore;
   logger: Logger;
   admins: readonly WebhookTarget[];
+  /** `--webhook-allow` entries: where members' webhooks may point. */
+  allow?: readonly string[];
+  /** A user's current role (null: no such user), read when their alert is sent. */
+  roleOf?: (user: string) => Promise<Role | null>;
   /** Shown in every alert (the server's URL, known once it listens). */
   server: () => string;
   attempts?: number;
@@ -31,6 +39,8 @@ export interface AlertSenderOptions {
 
 interface Delivery {
   target: WebhookTarget;
+  /** Set by an admin (their own webhook or --admin-webhook): any address may be reached. */
+  trusted: boolean;
   alert: Alert;
   attempt: number;
 }
@@ -45,18 +55,36 @@ export class AlertSender {
   private closed = false;
   /** Whether any user has a webhook (refreshed every 5 s), so job ends cost nothing when none does. */
   private ownerHooks = { any: true, at: Number.NEGATIVE_INFINITY };
+  readonly policy: WebhookPolicy;
 
-  constructor(private readonly options: AlertSenderOptions) {}
+  constructor(private readonly options: AlertSenderOptions) {
+    this.policy = new WebhookPolicy(options.allow ?? []);
+  }
 
   toAdmins(alert: Alert): void {
-    for (const target of this.options.admins) this.enqueue({ target, alert, attempt: 1 });
+    for (const target of this.options.admins) this.enqueue({ target, alert, attempt: 1, trusted: true });
   }
 
   toOwner(owner: string, alert: Alert): void {
-    void this.ownerTarget(owner).then(
-      (target) => target && this.enqueue({ target, alert, attempt: 1 }),
+    void this.ownerDelivery(owner, alert).then(
+      (delivery) => delivery && this.enqueue(delivery),
       (error: unknown) => this.options.logger.warn({ err: error, owner }, 'could not read the owner\'s webhook'),
     );
+  }
+
+  /** The owner's webhook, if they have one that their current role and the allow-list permit. */
+  private async ownerDelivery(owner: string, alert: Alert): Promise<Delivery | null> {
+    const target = await this.ownerTarget(owner);
+    if (!target) return null;
+    const role = this.options.roleOf ? await this.options.roleOf(owner) : 'member';
+    if (role === null) return null;
+    const rule = role === 'admin' ? null : this.policy.ruleProblem(new URL(target.url));
+    if (rule) {
+      this.options.onOutcome?.('dropped');
+      this.options.logger.warn({ url: redact(target.url), owner, kind: alert.kind, problem: rule }, 'webhook alert dropped: the owner\'s webhook is no longer allowed');
+      return null;
+    }
+    return { target, alert, attempt: 1, trusted: role === 'admin' };
   }
 
   /** Forgets a user's cached webhook (after they change it). */
@@ -115,26 +143,17 @@ export class AlertSender {
 
   private async post(d: Delivery): Promise<void> {
     const { logger, timeoutMs = 5000, attempts = 5, firstDelayMs = 1000 } = this.options;
-    let problem: string;
-    try {
-      const response = await fetch(d.target.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'stint-alerts' },
-        body: JSON.stringify(alertBody(d.alert, d.target.format, this.options.server())),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.ok) {
-        this.options.onOutcome?.('delivered');
-        return;
-      }
-      problem = `HTTP ${response.status}`;
-    } catch (error) {
-      problem = error instanceof Error ? error.message : String(error);
+    const body = JSON.stringify(alertBody(d.alert, d.target.format, this.options.server()));
+    const check = d.trusted ? undefined : (address: string, port: number) => this.policy.addressProblem(address, port);
+    const result = await deliver(d.target.url, body, { timeoutMs, check });
+    if (result.ok) {
+      this.options.onOutcome?.('delivered');
+      return;
     }
-    if (d.attempt >= attempts || this.closed) {
+    const problem = result.problem ?? 'failed';
+    if (d.attempt >= attempts || this.closed || result.permanent) {
       this.options.onOutcome?.('dropped');
-      logger.warn({ url: redact(d.target.url), kind: d.alert.kind, attempts: d.attempt, problem }, 'webhook alert dropped after its last attempt');
+      logger.warn({ url: redact(d.target.url), kind: d.alert.kind, attempts: d.attempt, problem }, result.permanent ? 'webhook alert dropped: a retry cannot help' : 'webhook alert dropped after its last attempt');
       return;
     }
     this.options.onOutcome?.('retried');

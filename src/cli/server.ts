@@ -2,8 +2,9 @@
 
 import type { Command } from 'commander';
 import { serverConfig, type ServerFlags } from '../config.js';
+import { StintError } from '../core/errors.js';
 
-type ObservabilityFlags = Pick<ServerFlags, 'metricsToken' | 'telemetryInterval' | 'gpuTelemetryFile' | 'healthCommand' | 'healthInterval' | 'idlePolicy' | 'adminWebhook'>;
+type ObservabilityFlags = Pick<ServerFlags, 'metricsToken' | 'metricsTokenFile' | 'webhookAllow' | 'telemetryInterval' | 'gpuTelemetryFile' | 'healthCommand' | 'healthInterval' | 'idlePolicy' | 'adminWebhook'>;
 
 export function registerServer(program: Command): void {
   program
@@ -18,14 +19,19 @@ export function registerServer(program: Command): void {
     .option('--preempt-min-runtime <seconds>', 'a job younger than this is never preempted (default 300)')
     .option('--config <file>', 'YAML file declaring the backends (local, slurm); see docs/slurm.md')
     .option('--allow-root-jobs', 'when the server runs as root, run the jobs of users not mapped to a Unix account as root')
-    .option('--metrics-token <token>', 'require this bearer token on /metrics (default: open, as exporters are; or STINT_METRICS_TOKEN)')
+    .option('--metrics-token <token>', 'refused: a token on the command line shows in every local user\'s `ps`; use --metrics-token-file')
+    .option('--metrics-token-file <path>', 'require the bearer token in this file (mode 600) on /metrics (default: open, as exporters are; or STINT_METRICS_TOKEN)')
     .option('--telemetry-interval <seconds>', 'how often GPUs are sampled (default 5)')
     .option('--gpu-telemetry-file <file>', 'read fake GPUs\' utilisation, memory, Xids and ECC from this JSON file')
     .option('--health-command <command>', 'run per GPU (STINT_GPU_INDEX set); a non-zero exit drains that GPU')
     .option('--health-interval <seconds>', 'how often the health command runs (default 60)')
     .option('--idle-policy <rule>', 'default idle-GPU rule: threshold=5,warn=30m,stop=2h,applies=interactive (the default), or off')
     .option('--admin-webhook <urls>', 'comma-separated webhook URLs for drains and node failures; prefix slack: for Slack-compatible bodies')
+    .option('--webhook-allow <entries>', 'where members may point their webhooks: comma-separated hosts, host:port, URL prefixes, addresses or CIDRs, or * for any public host (default: none, only admins set webhooks; or STINT_WEBHOOK_ALLOW)')
     .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string; allowRootJobs?: boolean; config?: string } & ObservabilityFlags) => {
+      if (flags.metricsToken !== undefined) {
+        throw new StintError('INVALID_REQUEST', '--metrics-token is refused: a token on the command line is visible to every local user in `ps`. Write it to a file only the server\'s account can read and pass --metrics-token-file PATH, or set STINT_METRICS_TOKEN', { field: '--metrics-token', accepted: '--metrics-token-file PATH or STINT_METRICS_TOKEN' });
+      }
       const config = serverConfig(flags);
       // Loaded on demand: the other commands must not pay for the server's dependencies.
       const { startServer } = await import('../server/start.js');

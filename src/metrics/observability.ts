@@ -51,7 +51,13 @@ export class Observability {
 
   private constructor(private readonly deps: ObservabilityDeps) {
     const { settings, store, clock, logger } = deps;
-    this.alerts = new AlertSender({ store: store.observability, logger, admins: settings.adminWebhooks, server: () => this.serverUrl, onOutcome: (o) => this.metrics.webhookDelivery(o) });
+    this.alerts = new AlertSender({
+      store: store.observability, logger, admins: settings.adminWebhooks, allow: settings.webhookAllow, server: () => this.serverUrl, onOutcome: (o) => this.metrics.webhookDelivery(o),
+      roleOf: async (name) => {
+        const user = await store.users.getUser(name);
+        return user && user.removedAt === null ? user.role : null;
+      },
+    });
     this.drains = new DrainRegistry(store.observability, clock, this.alerts);
     this.backends = deps.backends.map((b) => guardedBackend(b, this.drains, (name) => this.metrics.pollFailed(name)));
     this.metrics = new StintMetrics({

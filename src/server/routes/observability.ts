@@ -79,8 +79,11 @@ export function registerObservabilityRoutes(app: FastifyInstance, res: ServerRes
     const hook = await res.store.observability.getWebhook(callerOf(request).name);
     return { webhook: hook && { url: hook.url, format: hook.format } };
   });
-  api.put('/api/v1/me/webhook', { schema: { summary: 'Set your alert webhook (job ended, failed, idle)', body: WebhookSchema, response: { 200: WebhookViewSchema, ...errors } } }, async (request) => {
-    const user = callerOf(request).name;
+  api.put('/api/v1/me/webhook', { schema: { summary: 'Set your alert webhook (job ended, failed, idle); members only within the server\'s --webhook-allow list', body: WebhookSchema, response: { 200: WebhookViewSchema, ...errors } } }, async (request) => {
+    const caller = callerOf(request);
+    const user = caller.name;
+    // Members: only within the admins' allow-list, never to loopback, link-local or private addresses.
+    await obs.alerts.policy.checkSet(request.body.url, caller.role);
     await res.store.observability.setWebhook({ user, url: request.body.url, format: request.body.format });
     obs.alerts.forget(user);
     return { webhook: { url: request.body.url, format: request.body.format } };
