@@ -13,6 +13,8 @@ export const ERROR_HTTP_STATUS = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   QUOTA_EXCEEDED: 429,
+  /** An Idempotency-Key sent again with a different submission (IETF httpapi-idempotency-key-header). */
+  IDEMPOTENCY_KEY_REUSED: 422,
   BACKEND_ERROR: 502,
   SERVER_UNREACHABLE: 503,
   INTERNAL: 500,

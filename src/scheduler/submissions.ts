@@ -1,8 +1,12 @@
-// Accepting and cancelling jobs. A submission is parsed, admitted against the configured backends
-// (refused at once with the field and reason when nothing can ever run it), then written to the
-// store before it is acknowledged, so an acknowledged job survives a crash. Cancellation of a
+// Accepting and cancelling jobs. A submission is parsed, its project checked (an existing project
+// the submitter belongs to; admins any; none is the default project, open to all), admitted
+// against the configured backends (refused at once with the field and reason when nothing can ever
+// run it), then written to the store before it is acknowledged, so an acknowledged job survives a
+// crash. With an idempotency key, the key is written with the job, and a retry with the same key
+// and body answers with that job instead of making a second (the same key, another body: refused). Cancellation of a
 // pending job is immediate; a running one is asked to stop and the scheduler finishes the job.
 
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { admit, type AdmissionVerdict, type BackendOffer } from '../core/admission.js';
@@ -13,7 +17,7 @@ import { parseTaskFile } from '../core/spec/parse.js';
 import type { TaskSpec } from '../core/spec/types.js';
 import type { Backend } from '../backends/backend.js';
 import type { SubmitRequest } from '../api/schemas.js';
-import type { JobRow, Store } from '../store/types.js';
+import type { JobRow, NewJob, Store } from '../store/types.js';
 import type { JobTransitions } from './transitions.js';
 import { mayQueue } from '../core/quota/borrowing.js';
 import type { QuotaConfig } from '../core/quota/types.js';
@@ -36,32 +40,72 @@ export interface SubmissionDeps {
   checkRunAs: (owner: string) => Promise<unknown>;
 }
 
+/** Who submits: the caller's id, name, role and project roles (as authentication found them). */
+export interface Submitter {
+  id: number;
+  name: string;
+  role: 'admin' | 'member' | 'viewer';
+  projects: Readonly<Record<string, 'admin' | 'member'>>;
+}
+
+export interface SubmitOptions {
+  /** The Idempotency-Key header, already checked for shape (idempotency.ts). */
+  idempotencyKey?: string;
+}
+
 export interface SubmitResult {
   job: JobRow | null;
   verdict: AdmissionVerdict;
   specs: TaskSpec[];
+  /** The job came from an earlier submission with the same idempotency key. */
+  replayed: boolean;
 }
 
-export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, owner: string): Promise<SubmitResult> {
+export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, submitter: Submitter, options: SubmitOptions = {}): Promise<SubmitResult> {
+  const key = request.dryRun ? undefined : options.idempotencyKey;
+  const requestHash = key === undefined ? '' : submissionHash(request);
+  if (key !== undefined) {
+    const earlier = await replay(deps, submitter, key, requestHash);
+    if (earlier) return earlier;
+  }
   const file = parseTaskFile(request.task, {
     fileName: request.fileName,
     envOverrides: request.env,
     secretOverrides: request.secrets,
   });
-  await deps.checkRunAs(owner);
+  for (const task of file.tasks) await checkProject(deps, submitter, task.project);
+  await deps.checkRunAs(submitter.name);
   const verdict = admit(file, await offers(deps.backends));
   const specs = file.tasks;
-  if (request.dryRun) return { job: null, verdict, specs };
+  if (request.dryRun) return { job: null, verdict, specs, replayed: false };
   if (!verdict.ok) {
     throw new StintError(verdict.refusal ?? 'UNSUPPORTED_FEATURE', verdict.summary, { problems: verdict.problems });
   }
   const spec = specs[0]!;
-  await checkQueueCaps(deps, owner, spec.project);
+  await checkQueueCaps(deps, submitter.name, spec.project);
   const workdirArchive = locateUpload(deps.uploadsDir, spec, request.workdirUpload);
+  const now = deps.clock.now();
+  const idempotency = key === undefined ? undefined : { userId: submitter.id, key, requestHash, expiredBefore: now - IDEMPOTENCY_KEY_TTL_MS };
+  let job: JobRow;
+  try {
+    job = await deps.store.submitJob({ ...newJob(spec, submitter, verdict, workdirArchive, now), idempotency });
+  } catch (error) {
+    // The same key committed by a concurrent submission a moment ago: answer with its job.
+    const raced = key !== undefined && error instanceof StintError && error.details.idempotencyKey === key ? await replay(deps, submitter, key, requestHash) : null;
+    if (raced) return raced;
+    throw error;
+  }
+  deps.enqueued(job);
+  return { job, verdict, specs, replayed: false };
+}
+
+/** The job row to store: the spec keeps secret names only; the values go in `secrets`. */
+function newJob(spec: TaskSpec, submitter: Submitter, verdict: AdmissionVerdict, workdirArchive: string | null, now: number): NewJob {
   const { secrets, ...rest } = spec;
-  const job = await deps.store.submitJob({
+  return {
     name: spec.name,
-    owner,
+    owner: submitter.name,
+    ownerId: submitter.id,
     project: spec.project,
     priority: spec.priority,
     spec: { ...rest, secrets: Object.fromEntries(Object.keys(secrets).map((k) => [k, ''])) },
@@ -69,10 +113,83 @@ export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, o
     secrets,
     backend: verdict.backend,
     workdirArchive,
-    submittedAt: deps.clock.now(),
+    submittedAt: now,
+  };
+}
+
+/** How long an idempotency key answers with its job; older keys are ignored, then deleted. */
+export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** The earlier job of this key, or IDEMPOTENCY_KEY_REUSED when the key came with another body. */
+async function replay(deps: SubmissionDeps, submitter: Submitter, key: string, requestHash: string): Promise<SubmitResult | null> {
+  const found = await deps.store.findIdempotentJob(submitter.id, key, deps.clock.now() - IDEMPOTENCY_KEY_TTL_MS);
+  if (!found) return null;
+  if (found.requestHash !== requestHash) {
+    throw new StintError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${key} was already used for another submission (job ${found.jobId}) with a different body; send a new key for a new submission`, { field: 'Idempotency-Key', value: key, job: found.jobId });
+  }
+  const job = await deps.store.getJob(found.jobId);
+  if (!job) return null;
+  const verdict: AdmissionVerdict = { ok: true, backend: job.backend, feasibleChoices: job.choices, feasibleByTask: [job.choices], problems: [], refusal: null, summary: `already submitted as job ${job.id} (Idempotency-Key ${key})` };
+  return { job, verdict, specs: [job.spec], replayed: true };
+}
+
+/** SHA-256 of the submission's fields in a fixed order (object keys sorted), as hex. */
+function submissionHash(request: SubmitRequest): string {
+  const sorted = (record: Record<string, string> | undefined) => (record === undefined ? null : Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const canonical = [request.task, request.fileName ?? null, sorted(request.env), sorted(request.secrets), request.workdirUpload ?? null];
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
+}
+
+/**
+ * `project:` must name an existing project (else a did-you-mean) that the submitter belongs to;
+ * admins may use any existing project. No project (the default project) is open to everyone.
+ */
+async function checkProject(deps: SubmissionDeps, submitter: Submitter, project: string | null): Promise<void> {
+  if (project === null || submitter.projects[project] !== undefined) return;
+  const known = (await deps.store.users.listProjects()).map((p) => p.name);
+  if (!known.includes(project)) {
+    const close = closestNames(project, known);
+    const hint = close.length > 0 ? `did you mean ${close.join(' or ')}? ` : '';
+    throw new StintError('INVALID_SPEC', `project: "${project}" is not a project of this server; ${hint}projects are added by admins (stint admin project add NAME); leave project out to use the default project`, {
+      field: 'project', value: project, suggestions: close, accepted: mayUse(submitter, known),
+    });
+  }
+  if (submitter.role === 'admin') return;
+  throw new StintError('FORBIDDEN', `project: ${submitter.name} is not a member of project ${project}; a member submits only to its own projects (${mayUse(submitter, known).join(', ') || 'none'}) or with no project; ask an admin of ${project} to add you (rule ${PROJECT_RULE})`, {
+    field: 'project', value: project, rule: PROJECT_RULE, caller: submitter.name, accepted: mayUse(submitter, known),
   });
-  deps.enqueued(job);
-  return { job, verdict, specs };
+}
+
+const PROJECT_RULE = 'submit.project-member';
+
+function mayUse(submitter: Submitter, known: readonly string[]): string[] {
+  return submitter.role === 'admin' ? [...known] : Object.keys(submitter.projects).sort();
+}
+
+/** Up to three known names closest to `name` by edit distance (at most a third of its length, or 2). */
+function closestNames(name: string, known: readonly string[]): string[] {
+  const limit = Math.max(2, Math.floor(name.length / 3));
+  return known
+    .map((k) => ({ k, d: editDistance(name.toLowerCase(), k.toLowerCase()) }))
+    .filter((c) => c.d <= limit)
+    .sort((a, b) => a.d - b.d || (a.k < b.k ? -1 : 1))
+    .slice(0, 3)
+    .map((c) => c.k);
+}
+
+/** Damerau-Levenshtein (optimal string alignment): a swapped pair of letters costs 1. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) rows[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = best;
+    }
+  }
+  return rows[a.length]![b.length]!;
 }
 
 /** A project's or user's `maxQueued` (set-quota / set-caps --max-queued) refuses one job too many. */

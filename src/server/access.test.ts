@@ -15,7 +15,8 @@ import {
   type JobOwnership,
 } from './access.js';
 
-const caller = (name: string, role: Caller['role'], projects: Caller['projects'] = {}): Caller => ({ id: 1, name, role, projects });
+let nextId = 1;
+const caller = (name: string, role: Caller['role'], projects: Caller['projects'] = {}): Caller => ({ id: nextId++, name, role, projects });
 
 const root = caller('root', 'admin');
 const ann = caller('ann', 'member', { vision: 'member' });
@@ -23,8 +24,10 @@ const pi = caller('pi', 'member', { vision: 'admin' });
 const bob = caller('bob', 'member');
 const eve = caller('eve', 'viewer', { vision: 'admin' });
 
-const annsVisionJob: JobOwnership = { id: 7, owner: 'ann', project: 'vision' };
-const annsLoneJob: JobOwnership = { id: 8, owner: 'ann', project: null };
+const annsVisionJob: JobOwnership = { id: 7, owner: 'ann', ownerId: ann.id, project: 'vision' };
+const annsLoneJob: JobOwnership = { id: 8, owner: 'ann', ownerId: ann.id, project: null };
+/** A later user who took the name of a removed ann: another id. */
+const newAnn = caller('ann', 'member');
 
 function refusal(fn: () => unknown): { code: string; message: string; details: Record<string, unknown> } | null {
   try {
@@ -42,6 +45,7 @@ describe('job rights', () => {
     ["an admin of the job's project", pi, annsVisionJob, 'project-admin'],
     ['a project admin, a job of no project', pi, annsLoneJob, null],
     ['another member', bob, annsVisionJob, null],
+    ['a new user with the removed owner\'s name', newAnn, annsLoneJob, null],
     ['a viewer, even as project admin', eve, annsVisionJob, null],
   ];
   for (const [who, c, job, grant] of cases) {

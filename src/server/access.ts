@@ -13,6 +13,8 @@
 //   projects.members.admin-or-project-admin   admin, an admin of that project
 //
 // Everyone who holds a valid token reads the queue (owner, project, resources, state) and the GPUs.
+// Ownership is the owner's user id (job.ownerId === caller.id), never the name: a new user who
+// takes a removed user's name is another id and gets nothing of the old one's jobs.
 
 import { StintError } from '../core/errors.js';
 import type { ProjectRole, UserRole } from '../store/users.js';
@@ -28,7 +30,10 @@ export interface Caller {
 /** What the rules need to know of a job. */
 export interface JobOwnership {
   id: number;
+  /** The owner's name, for messages only. */
   owner: string;
+  /** The owner's user id: ownership is this id, never the name (a removed user's name may be reused). */
+  ownerId: number | null;
   project: string | null;
 }
 
@@ -50,7 +55,7 @@ export type Rule = (typeof RULES)[keyof typeof RULES];
 export function jobGrant(caller: Caller, job: JobOwnership): Grant | null {
   if (caller.role === 'admin') return 'admin';
   if (caller.role !== 'member') return null;
-  if (job.owner === caller.name) return 'owner';
+  if (job.ownerId !== null && job.ownerId === caller.id) return 'owner';
   if (job.project !== null && caller.projects[job.project] === 'admin') return 'project-admin';
   return null;
 }

@@ -2,7 +2,9 @@
 // (sqlite/, postgres/) connect, migrate and say which error is a second hold on a GPU; everything
 // else is here. Invariants: a transition is one transaction that changes the job only if it is
 // still in the expected state and writes its event, attempt, handle and GPU holds with it; a GPU
-// is held by at most one job (primary key on gpu_holds; a duplicate becomes StintError CONFLICT).
+// is held by at most one job (primary key on gpu_holds; a duplicate becomes StintError CONFLICT);
+// a job and its idempotency key are written in one transaction (both or neither); a job that
+// reaches a terminal state has its secret values removed in the transaction that ends it.
 
 import { sql, type Kysely, type SelectQueryBuilder, type Transaction as KyselyTx } from 'kysely';
 import type { AttemptRecord } from '../core/accounting.js';
@@ -11,7 +13,7 @@ import { StintError } from '../core/errors.js';
 import type { JobState } from '../core/job-state.js';
 import { toAttemptRow, toEventRow, toJobRow } from './rows.js';
 import type { Database as Schema } from './schema.js';
-import type { AttemptRow, EndedAttemptUsage, EventRow, GpuHold, JobFilter, JobRow, JobSortKey, NewJob, Store, Transition } from './types.js';
+import type { AttemptRow, EndedAttemptUsage, EventRow, GpuHold, IdempotencyRecord, JobFilter, JobRow, JobSortKey, NewJob, Store, Transition } from './types.js';
 import type { UserStore } from './users.js';
 import { KyselyObservabilityStore, type ObservabilityStore } from './observability.js';
 
@@ -23,43 +25,32 @@ export class KyselyStore implements Store {
     /** Whether a failed write was a second hold on a GPU (the dialect's unique-violation error). */
     private readonly isHoldConflict: (error: unknown) => boolean,
     readonly users: UserStore,
+    /** Whether a failed write was a second use of a user's idempotency key (a unique violation). */
+    private readonly isUniqueViolation: (error: unknown) => boolean = isHoldConflict,
   ) {
     this.observability = new KyselyObservabilityStore(db);
   }
 
   async submitJob(job: NewJob): Promise<JobRow> {
-    return this.db.transaction().execute(async (trx) => {
-      const inserted = await trx
-        .insertInto('jobs')
-        .values({
-          name: job.name,
-          owner: job.owner,
-          project: job.project,
-          priority: job.priority,
-          state: 'PENDING',
-          reason: 'submitted',
-          spec: JSON.stringify(job.spec),
-          choices: JSON.stringify(job.choices),
-          secrets: JSON.stringify(job.secrets),
-          backend: job.backend,
-          workdir_archive: job.workdirArchive,
-          exit_code: null,
-          signal: null,
-          submitted_at: job.submittedAt,
-          started_at: null,
-          ended_at: null,
-          cancel_requested_at: null,
-          preempt_requested_at: null,
-          preempt_reason: null,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await trx
-        .insertInto('events')
-        .values({ job_id: inserted.id, at: job.submittedAt, from_state: null, to_state: 'PENDING', reason: 'submitted' })
-        .execute();
-      return toJobRow(inserted);
-    });
+    try {
+      return await this.db.transaction().execute((trx) => insertJob(trx, job));
+    } catch (error) {
+      if (job.idempotency && this.isUniqueViolation(error)) {
+        throw new StintError('CONFLICT', `Idempotency-Key ${job.idempotency.key} was used by a submission at the same moment`, { idempotencyKey: job.idempotency.key });
+      }
+      throw error;
+    }
+  }
+
+  async findIdempotentJob(userId: number, key: string, sinceMs: number): Promise<{ jobId: number; requestHash: string } | null> {
+    const row = await this.db
+      .selectFrom('idempotency_keys')
+      .select(['job_id', 'request_hash'])
+      .where('user_id', '=', userId)
+      .where('key', '=', key)
+      .where('created_at', '>=', sinceMs)
+      .executeTakeFirst();
+    return row ? { jobId: row.job_id, requestHash: row.request_hash } : null;
   }
 
   async getJob(id: number): Promise<JobRow | null> {
@@ -260,6 +251,47 @@ export class KyselyStore implements Store {
   }
 }
 
+/** The job, its first event and (when given) its idempotency key, in the caller's transaction. */
+async function insertJob(trx: KyselyTx<Schema>, job: NewJob): Promise<JobRow> {
+  const inserted = await trx
+    .insertInto('jobs')
+    .values({
+      name: job.name,
+      owner: job.owner,
+      owner_id: job.ownerId ?? null,
+      project: job.project,
+      priority: job.priority,
+      state: 'PENDING',
+      reason: 'submitted',
+      spec: JSON.stringify(job.spec),
+      choices: JSON.stringify(job.choices),
+      secrets: JSON.stringify(job.secrets),
+      backend: job.backend,
+      workdir_archive: job.workdirArchive,
+      exit_code: null,
+      signal: null,
+      submitted_at: job.submittedAt,
+      started_at: null,
+      ended_at: null,
+      cancel_requested_at: null,
+      preempt_requested_at: null,
+      preempt_reason: null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await trx
+    .insertInto('events')
+    .values({ job_id: inserted.id, at: job.submittedAt, from_state: null, to_state: 'PENDING', reason: 'submitted' })
+    .execute();
+  if (job.idempotency) await recordIdempotencyKey(trx, job.idempotency, inserted.id, job.submittedAt);
+  return toJobRow(inserted);
+}
+
+async function recordIdempotencyKey(trx: KyselyTx<Schema>, record: IdempotencyRecord, jobId: number, at: number): Promise<void> {
+  await trx.deleteFrom('idempotency_keys').where('created_at', '<', record.expiredBefore).execute();
+  await trx.insertInto('idempotency_keys').values({ user_id: record.userId, key: record.key, request_hash: record.requestHash, job_id: jobId, created_at: at }).execute();
+}
+
 async function applyTransition(trx: KyselyTx<Schema>, change: Transition): Promise<boolean> {
   const set = change.set ?? {};
   const result = await trx
@@ -275,6 +307,7 @@ async function applyTransition(trx: KyselyTx<Schema>, change: Transition): Promi
       ...(set.endedAt !== undefined && { ended_at: set.endedAt }),
       ...(set.preemptRequestedAt !== undefined && { preempt_requested_at: set.preemptRequestedAt }),
       ...(set.notBefore !== undefined && { not_before: set.notBefore }),
+      ...(change.purgeSecrets && { secrets: '{}' }),
     })
     .where('id', '=', change.jobId)
     .where('state', '=', change.from)

@@ -1,9 +1,10 @@
 // The user store's queries, written once for every SQL engine through Kysely (the port is
 // users.ts). Invariants: only token hashes are written; removing a user revokes its tokens and
-// drops its memberships in the same transaction; a unique-name or unique-hash violation becomes
+// drops its memberships, caps and webhook in the same transaction; adding a user always makes a
+// new id (a removed user's name may be reused, its id never is); a unique-name or unique-hash violation becomes
 // StintError CONFLICT, whichever engine reports it (the adapter says which errors those are).
 
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { StintError } from '../core/errors.js';
 import type { AuditTable, Database as Schema, UsersTable } from './schema.js';
 import type { AuditFilter, AuditRow, BootstrapOutcome, Membership, ProjectRole, ProjectRow, TokenRow, UserRole, UserRow, UserStore } from './users.js';
@@ -16,18 +17,12 @@ export class KyselyUserStore implements UserStore {
   ) {}
 
   async addUser(name: string, role: UserRole, at: number): Promise<UserRow> {
-    return this.unique(`user ${name} already exists`, { user: name }, () =>
-      this.db.transaction().execute(async (trx) => {
-        const existing = await trx.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
-        if (existing && existing.removed_at === null) {
-          throw new StintError('CONFLICT', `user ${name} already exists`, { user: name });
-        }
-        const row = existing
-          ? await trx.updateTable('users').set({ role, created_at: at, removed_at: null }).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow()
-          : await trx.insertInto('users').values({ name, role, created_at: at, removed_at: null }).returningAll().executeTakeFirstOrThrow();
-        return toUserRow(row);
-      }),
-    );
+    // Always a new row (a new id): a removed user's name is free again, but nothing keyed by the
+    // old id (jobs, tokens, memberships, Unix account) comes with it.
+    return this.unique(`user ${name} already exists`, { user: name }, async () => {
+      const row = await this.db.insertInto('users').values({ name, role, created_at: at, removed_at: null }).returningAll().executeTakeFirstOrThrow();
+      return toUserRow(row);
+    });
   }
 
   async bootstrapAdmin(name: string, tokenHash: string, at: number): Promise<BootstrapOutcome> {
@@ -39,8 +34,8 @@ export class KyselyUserStore implements UserStore {
           await insertHomeToken(trx, user.id, tokenHash, at);
           return 'created';
         }
-        const user = await trx.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
-        if (!user || user.removed_at !== null || user.role !== 'admin') return 'unchanged';
+        const user = await trx.selectFrom('users').selectAll().where('name', '=', name).where('removed_at', 'is', null).executeTakeFirst();
+        if (!user || user.role !== 'admin') return 'unchanged';
         if (await trx.selectFrom('tokens').select('id').where('hash', '=', tokenHash).executeTakeFirst()) return 'unchanged';
         await insertHomeToken(trx, user.id, tokenHash, at);
         return 'token-added';
@@ -53,12 +48,25 @@ export class KyselyUserStore implements UserStore {
   }
 
   async getUser(name: string): Promise<UserRow | null> {
-    const row = await this.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+    // The active user of that name, else the most recently removed one.
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('name', '=', name)
+      .orderBy(sql`removed_at is null`, 'desc')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toUserRow(row) : null;
+  }
+
+  async getUserById(id: number): Promise<UserRow | null> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toUserRow(row) : null;
   }
 
   async listUsers(options: { includeRemoved?: boolean } = {}): Promise<UserRow[]> {
-    let query = this.db.selectFrom('users').selectAll().orderBy('name');
+    let query = this.db.selectFrom('users').selectAll().orderBy('name').orderBy('id');
     if (!options.includeRemoved) query = query.where('removed_at', 'is', null);
     return (await query.execute()).map(toUserRow);
   }
@@ -75,6 +83,9 @@ export class KyselyUserStore implements UserStore {
       if (!row) return null;
       await trx.updateTable('tokens').set({ revoked_at: at }).where('user_id', '=', row.id).where('revoked_at', 'is', null).execute();
       await trx.deleteFrom('project_members').where('user_id', '=', row.id).execute();
+      // Caps and the webhook are keyed by name: a later user of the name must not inherit them.
+      await trx.deleteFrom('user_caps').where('user_name', '=', row.name).execute();
+      await trx.deleteFrom('webhooks').where('user_name', '=', row.name).execute();
       return toUserRow(row);
     });
   }
@@ -87,8 +98,8 @@ export class KyselyUserStore implements UserStore {
   }
 
   async setUnixUser(name: string, unixUser: string | null): Promise<UserRow | null> {
-    await this.db.updateTable('users').set({ unix_user: unixUser }).where('name', '=', name).where('removed_at', 'is', null).execute();
-    return this.getUser(name);
+    const row = await this.db.updateTable('users').set({ unix_user: unixUser }).where('name', '=', name).where('removed_at', 'is', null).returningAll().executeTakeFirst();
+    return row ? toUserRow(row) : this.getUser(name);
   }
 
   async findActiveToken(hash: string): Promise<{ token: TokenRow; user: UserRow } | null> {

@@ -12,6 +12,7 @@ export function toJobRow(r: Selectable<JobsTable>): JobRow {
     id: r.id,
     name: r.name,
     owner: r.owner,
+    ownerId: r.owner_id,
     project: r.project,
     priority: r.priority,
     state: r.state as JobState,

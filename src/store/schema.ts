@@ -28,6 +28,8 @@ export interface JobsTable {
   /** Migration 006: a retried job waits until then (backoff); why stint cancelled it itself. */
   not_before: Generated<number | null>;
   cancel_reason: Generated<string | null>;
+  /** Migration 007: the owner's user id (null only for a job whose owner had no user row). */
+  owner_id: number | null;
 }
 
 export interface AttemptsTable {
@@ -170,7 +172,17 @@ export interface WebhooksTable {
   format: string;
 }
 
+/** Migration 008: a submission's idempotency key, written with its job. */
+export interface IdempotencyKeysTable {
+  user_id: number;
+  key: string;
+  request_hash: string;
+  job_id: number;
+  created_at: number;
+}
+
 export interface Database {
+  idempotency_keys: IdempotencyKeysTable;
   gpu_drains: GpuDrainsTable;
   health_events: HealthEventsTable;
   job_telemetry: JobTelemetryTable;

@@ -38,6 +38,33 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
+    it("keeps the owner's user id, and writes an idempotency key with its job or not at all", async () => {
+      const store = await factory.open(await factory.freshLocation());
+      const ann = await store.users.addUser('ann', 'member', 1);
+      const key = (k: string, at = 1000) => ({ userId: ann.id, key: k, requestHash: 'h1', expiredBefore: at - 100 });
+      const job = await store.submitJob({ ...newJob(1000), ownerId: ann.id, idempotency: key('k1') });
+      expect(job).toMatchObject({ owner: 'ann', ownerId: ann.id });
+      expect(await store.findIdempotentJob(ann.id, 'k1', 0)).toEqual({ jobId: job.id, requestHash: 'h1' });
+      expect(await store.findIdempotentJob(ann.id, 'k1', 1001)).toBeNull();
+      const count = await store.countJobs();
+      await expect(store.submitJob({ ...newJob(1001), ownerId: ann.id, idempotency: key('k1', 1001) })).rejects.toMatchObject({ code: 'CONFLICT', details: { idempotencyKey: 'k1' } });
+      expect(await store.countJobs()).toBe(count);
+      // Another user may use the same key; an expired key is deleted by the next keyed submission.
+      const bob = await store.users.addUser('bob', 'member', 1);
+      await store.submitJob({ ...newJob(1002), owner: 'bob', ownerId: bob.id, idempotency: { ...key('k1'), userId: bob.id } });
+      const later = await store.submitJob({ ...newJob(5000), ownerId: ann.id, idempotency: key('k1', 5000) });
+      expect(await store.findIdempotentJob(ann.id, 'k1', 0)).toEqual({ jobId: later.id, requestHash: 'h1' });
+      await store.close();
+    });
+
+    it("removes a job's secret values with the change that asks for it", async () => {
+      const store = await factory.open(await factory.freshLocation());
+      const job = await store.submitJob(newJob(1));
+      expect(await store.transition({ jobId: job.id, from: 'PENDING', to: 'CANCELLED', reason: 'x', at: 2, purgeSecrets: true })).toBe(true);
+      expect((await store.getJob(job.id))?.secrets).toEqual({});
+      await store.close();
+    });
+
     it('applies a transition only from the expected state', async () => {
       const store = await factory.open(await factory.freshLocation());
       const job = await store.submitJob(newJob(1));

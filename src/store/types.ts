@@ -13,7 +13,10 @@ import type { ObservabilityStore } from './observability.js';
 export interface JobRow {
   id: number;
   name: string | null;
+  /** The owner's name when the job was submitted (views, fair share and usage go by name). */
   owner: string;
+  /** The owner's user id: what access checks compare (a reused name is another id). */
+  ownerId: number | null;
   project: string | null;
   priority: number;
   state: JobState;
@@ -91,6 +94,8 @@ export interface GpuHold {
 export interface NewJob {
   name: string | null;
   owner: string;
+  /** The owner's user id (null: none, as in store tests with no users). */
+  ownerId?: number | null;
   project: string | null;
   priority: number;
   spec: TaskSpec;
@@ -99,6 +104,18 @@ export interface NewJob {
   backend: string | null;
   workdirArchive: string | null;
   submittedAt: number;
+  /** Written with the job in its transaction; a second job with the same user and key is CONFLICT. */
+  idempotency?: IdempotencyRecord;
+}
+
+/** A submission's Idempotency-Key, unique per user id. */
+export interface IdempotencyRecord {
+  userId: number;
+  key: string;
+  /** SHA-256 hex of the submission's canonical body. */
+  requestHash: string;
+  /** Keys (of every user) recorded before this time have expired and are deleted in the same transaction. */
+  expiredBefore: number;
 }
 
 export interface JobFilter {
@@ -138,6 +155,8 @@ export interface Transition {
   attemptHandle?: { attempt: number; handle: Record<string, unknown>; logPath: string | null };
   /** Ends the job's current attempt with this outcome and releases its GPUs. */
   endAttempt?: { attempt: number; exitCode: number | null; signal: string | null; endReason: EndReason };
+  /** Removes the job's secret values from the store with the change (a job that ended). */
+  purgeSecrets?: boolean;
 }
 
 export interface Store {
@@ -145,7 +164,10 @@ export interface Store {
   readonly users: UserStore;
   /** Drains, health events, GPU telemetry, idle policies, webhooks, job counts (observability.ts). */
   readonly observability: ObservabilityStore;
+  /** CONFLICT (details.idempotencyKey) when `job.idempotency` names a key its user already used. */
   submitJob(job: NewJob): Promise<JobRow>;
+  /** The job a user's idempotency key made, if the key was recorded at or after `sinceMs` (older ones expired). */
+  findIdempotentJob(userId: number, key: string, sinceMs: number): Promise<{ jobId: number; requestHash: string } | null>;
   getJob(id: number): Promise<JobRow | null>;
   listJobs(filter?: JobFilter): Promise<JobRow[]>;
   /** How many jobs match the filter's conditions (its limit, offset and sort are ignored). */

@@ -41,7 +41,7 @@ export function usersContract(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
-    it('removing a user revokes all its tokens and memberships; its name can come back', async () => {
+    it('removing a user revokes all its tokens and memberships; its name can come back as a new id that inherits nothing', async () => {
       const store = await factory.open(await factory.freshLocation());
       const bob = await store.users.addUser('bob', 'member', 1);
       await store.users.addToken(bob.id, hash('a'), null, 2);
@@ -55,9 +55,28 @@ export function usersContract(name: string, factory: StoreFactory): void {
       expect(await store.users.listMemberships(bob.id)).toEqual([]);
       expect(await store.users.listUsers()).toEqual([]);
       expect((await store.users.listUsers({ includeRemoved: true })).map((u) => u.name)).toEqual(['bob']);
+      await store.users.setUnixUser('bob', 'nobody');
       const back = await store.users.addUser('bob', 'viewer', 5);
-      expect(back).toMatchObject({ id: bob.id, role: 'viewer', removedAt: null });
+      expect(back).toMatchObject({ role: 'viewer', removedAt: null, unixUser: null });
+      expect(back.id).not.toBe(bob.id);
       expect(await store.users.findActiveToken(hash('b'))).toBeNull();
+      expect(await store.users.listTokens(back.id)).toEqual([]);
+      expect(await store.users.getUser('bob')).toMatchObject({ id: back.id });
+      expect(await store.users.getUserById(bob.id)).toMatchObject({ name: 'bob', removedAt: 3 });
+      expect((await store.users.listUsers({ includeRemoved: true })).map((u) => [u.name, u.id])).toEqual([['bob', bob.id], ['bob', back.id]].sort((a, b) => Number(a[1]) - Number(b[1])));
+      await expect(store.users.addUser('bob', 'member', 6)).rejects.toMatchObject({ code: 'CONFLICT' });
+      await store.close();
+    });
+
+    it("drops a removed user's caps and webhook, which are keyed by name", async () => {
+      const store = await factory.open(await factory.freshLocation());
+      await store.users.addUser('cat', 'member', 1);
+      await store.setUserCaps({ user: 'cat', maxGpus: 0 });
+      await store.observability.setWebhook({ user: 'cat', url: 'https://hooks.example.org/cat', format: 'json' });
+      await store.users.removeUser('cat', 2);
+      await store.users.addUser('cat', 'member', 3);
+      expect(await store.listUserCaps()).toEqual([]);
+      expect(await store.observability.getWebhook('cat')).toBeNull();
       await store.close();
     });
 

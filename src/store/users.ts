@@ -2,8 +2,9 @@
 // apart from the job store (types.ts) and reached as `store.users`; implemented once over Kysely
 // (kysely-users.ts) for every SQL engine. Invariants every adapter keeps: a token is stored only
 // as its SHA-256 hex (`hash`), never in plain text; a removed user's tokens are all revoked in
-// the same transaction, so no token of a removed user ever resolves; a user name is unique (a
-// removed user keeps its row and name); audit entries are append-only.
+// the same transaction, so no token of a removed user ever resolves; a name is unique among active
+// users (a removed user keeps its row and name, and a new user of that name gets a new id);
+// audit entries are append-only.
 
 export const USER_ROLES = ['admin', 'member', 'viewer'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -73,8 +74,9 @@ export interface AuditFilter {
 
 export interface UserStore {
   /**
-   * Adds a user. A removed user's name is taken back into use (new role, none of its old tokens);
-   * CONFLICT when an active user already has the name.
+   * Adds a user with a new id. A removed user's name may be taken again: the new user is a new
+   * row and inherits nothing (tokens, memberships, caps, webhook, Unix account, jobs are keyed by
+   * the old id or were dropped at removal); CONFLICT when an active user already has the name.
    */
   addUser(name: string, role: UserRole, at: number): Promise<UserRow>;
   /**
@@ -85,11 +87,13 @@ export interface UserStore {
    * with the same name: one creates, the others get 'unchanged' (the unique name).
    */
   bootstrapAdmin(name: string, tokenHash: string, at: number): Promise<BootstrapOutcome>;
-  /** The user with this name, removed or not. */
+  /** The active user with this name, else the most recently removed one of that name. */
   getUser(name: string): Promise<UserRow | null>;
+  /** The user with this id, removed or not. */
+  getUserById(id: number): Promise<UserRow | null>;
   /** Active users by name (removed ones too when asked). */
   listUsers(options?: { includeRemoved?: boolean }): Promise<UserRow[]>;
-  /** Marks an active user removed, revokes every token of it and drops its memberships; null if none. */
+  /** Marks an active user removed, revokes every token of it and drops its memberships, caps and webhook; null if none. */
   removeUser(name: string, at: number): Promise<UserRow | null>;
   /** Maps a user to a Unix account (null removes the mapping); null if the user does not exist. */
   setUnixUser(name: string, unixUser: string | null): Promise<UserRow | null>;

@@ -1,6 +1,8 @@
 // Job routes: submit (or dry-run), list, show, cancel. Handlers are thin: they validate with the
 // shared schemas, check the caller's rights (access.ts) and call the submission service and the
-// store. Invariants: a job is owned by the user who submitted it; everyone sees the queue; a job's
+// store. Invariants: a job is owned by the user (id) who submitted it; a submission with an
+// Idempotency-Key that was already used answers 200 with the first job (Idempotent-Replayed:
+// true) instead of making a second; everyone sees the queue; a job's
 // spec and events go only to callers with a grant (others get a redacted detail, not a 403);
 // cancelling another user's job is recorded in the audit log.
 
@@ -22,6 +24,7 @@ import { cancelJob, submitTask, type SubmissionDeps } from '../../scheduler/subm
 import { assertCanCancel, assertCanSubmit, canSeeJobDetails, RULES } from '../access.js';
 import { recordAudit } from '../audit.js';
 import { callerOf } from '../auth.js';
+import { readIdempotencyKey, REPLAYED_HEADER } from '../idempotency-key.js';
 import type { JobFilter, JobRow } from '../../store/types.js';
 import type { ServerResources } from '../resources.js';
 import { jobDetailView, jobView, maskSecrets, redactedJobDetailView } from '../views.js';
@@ -47,13 +50,15 @@ export function registerJobRoutes(app: FastifyInstance, res: ServerResources): v
   const deps = submissionDeps(res);
 
   api.post('/api/v1/jobs', {
-    schema: { summary: 'Submit a task file (or dry-run it)', body: SubmitRequestSchema, response: { 200: SubmitResponseSchema, 201: SubmitResponseSchema, ...errors } },
+    schema: { summary: 'Submit a task file (or dry-run it). Optional Idempotency-Key header: a retry with the same key and body answers 200 with the first job (header Idempotent-Replayed: true); the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; keys expire after 24 h', body: SubmitRequestSchema, response: { 200: SubmitResponseSchema, 201: SubmitResponseSchema, ...errors } },
   }, async (request, reply) => {
     const caller = callerOf(request);
     assertCanSubmit(caller);
-    const result = await submitTask(deps, request.body, caller.name);
+    const idempotencyKey = readIdempotencyKey(request.headers);
+    const result = await submitTask(deps, request.body, caller, { idempotencyKey });
     const job = result.job ? jobView(result.job, undefined, undefined) : null;
-    void reply.status(job ? 201 : 200);
+    if (result.replayed) void reply.header(REPLAYED_HEADER, 'true');
+    void reply.status(job && !result.replayed ? 201 : 200);
     return {
       id: job?.id ?? null,
       job,
@@ -106,7 +111,7 @@ export function registerJobRoutes(app: FastifyInstance, res: ServerResources): v
     const job = await existingJob(res, request.params.id);
     const grant = assertCanCancel(caller, job);
     const outcome = await cancelJob(deps, job.id);
-    if (job.owner !== caller.name && !isTerminal(job.state)) {
+    if (job.ownerId !== caller.id && !isTerminal(job.state)) {
       await recordAudit({ users: res.store.users, clock: res.clock }, caller, 'job.cancel', `job/${job.id}`, { owner: job.owner, project: job.project, as: grant, state: job.state });
     }
     return outcome;

@@ -8,6 +8,8 @@ import { migration003 } from './003_quotas.js';
 import { migration004 } from './004_unix_users.js';
 import { migration005 } from './005_user_caps.js';
 import { migration006 } from './006_observability.js';
+import { migration007 } from './007_user_ids.js';
+import { migration008 } from './008_idempotency_keys.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -15,6 +17,12 @@ export interface Migration {
   version: number;
   name: string;
   statements: Record<Dialect, string[]>;
+  /**
+   * SQLite only: the migration rebuilds a table others reference, so it runs with foreign keys
+   * off (they cannot change inside a transaction) and `PRAGMA foreign_key_check` must find no
+   * violation before it commits.
+   */
+  foreignKeysOff?: boolean;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008];

@@ -42,7 +42,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     await db.destroy();
     throw error;
   }
-  return new KyselyStore(db, isGpuHoldConflict, new KyselyUserStore(db, isUniqueViolation));
+  return new KyselyStore(db, isGpuHoldConflict, new KyselyUserStore(db, isUniqueViolation), isUniqueViolation);
 }
 
 /**

@@ -18,6 +18,8 @@ export async function openSqliteStore(path: string): Promise<Store> {
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
+  // Deleted and overwritten content (a purged job's secrets) is zeroed, not left in free pages.
+  raw.pragma('secure_delete = ON');
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   await migrate(db);
   return new KyselyStore(db, isUniqueViolation, new KyselyUserStore(db, isUniqueViolation));
@@ -48,14 +50,26 @@ async function migrate(db: Kysely<Schema>): Promise<void> {
   const applied = new Set((await db.selectFrom('schema_migrations').select('version').execute()).map((r) => r.version));
   for (const migration of MIGRATIONS) {
     if (applied.has(migration.version)) continue;
-    await db.transaction().execute(async (trx) => {
-      for (const statement of migration.statements.sqlite) await sql.raw(statement).execute(trx);
-      await trx
-        .insertInto('schema_migrations')
-        .values({ version: migration.version, name: migration.name, applied_at: Date.now() })
-        .execute();
-    });
+    // PRAGMA foreign_keys is a no-op inside a transaction: switched around it, checked within it.
+    if (migration.foreignKeysOff) await sql`PRAGMA foreign_keys = OFF`.execute(db);
+    try {
+      await db.transaction().execute(async (trx) => {
+        for (const statement of migration.statements.sqlite) await sql.raw(statement).execute(trx);
+        if (migration.foreignKeysOff) await assertForeignKeys(trx, migration.version);
+        await trx
+          .insertInto('schema_migrations')
+          .values({ version: migration.version, name: migration.name, applied_at: Date.now() })
+          .execute();
+      });
+    } finally {
+      if (migration.foreignKeysOff) await sql`PRAGMA foreign_keys = ON`.execute(db);
+    }
   }
+}
+
+async function assertForeignKeys(trx: Kysely<Schema>, version: number): Promise<void> {
+  const { rows } = await sql<Record<string, unknown>>`PRAGMA foreign_key_check`.execute(trx);
+  if (rows.length > 0) throw new Error(`migration ${version} would leave ${rows.length} broken references, first: ${JSON.stringify(rows[0])}`);
 }
 
 function isUniqueViolation(error: unknown): boolean {
