@@ -1,7 +1,9 @@
 // The state one parse carries through the field readers: where each YAML node sits (line:col), the
 // issues found so far and the features recorded for the task being read. Readers never throw: they
 // add an issue and return null, so one parse reports every problem in the file at once.
-// Invariant: every issue and every feature use has a 1-based line:col from the source text.
+// Invariant: every issue and every feature use has a 1-based line:col from the source text; at most
+// MAX_ISSUES issues are kept (the rest are counted in `overflow`), and at most MAX_UNKNOWN_KEYS
+// unknown keys are reported per map, so a hostile file cannot make the error itself huge.
 
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair } from 'yaml';
 import type { FieldIssue } from '../errors.js';
@@ -13,7 +15,16 @@ export interface ParseContext {
   lineCounter: LineCounter;
   issues: FieldIssue[];
   features: FeatureUse[];
+  /** Each alias node → the node it names, found once per document (document-limits.ts). */
+  aliases: ReadonlyMap<Node, Node | null>;
+  /** Shared by every document of the file: issues not kept because MAX_ISSUES were. */
+  overflow: { dropped: number };
 }
+
+/** Issues kept per file; the message says how many more there were. */
+export const MAX_ISSUES = 100;
+/** Unknown keys reported one by one per map; the rest are counted in one issue. */
+export const MAX_UNKNOWN_KEYS = 20;
 
 /** One `key: value` of a YAML map, with the key already read as a string. */
 export interface Entry {
@@ -44,7 +55,8 @@ export function addIssue(
   const issue: FieldIssue = where === 'command line' ? { field, message } : { field, message, ...posOf(ctx, where) };
   if ('value' in extra) issue.value = extra.value;
   if (extra.accepted !== undefined) issue.accepted = extra.accepted;
-  ctx.issues.push(issue);
+  if (ctx.issues.length >= MAX_ISSUES) ctx.overflow.dropped++;
+  else ctx.issues.push(issue);
   return null;
 }
 
@@ -52,10 +64,10 @@ export function addFeature(ctx: ParseContext, feature: Feature, field: string, w
   ctx.features.push({ feature, field, pos: posOf(ctx, where), detail });
 }
 
-/** Follows a YAML alias (`*anchor`) to the node it names. */
+/** Follows a YAML alias (`*anchor`) to the node it names, through the document's alias map. */
 export function deref(ctx: ParseContext, node: Node | null | undefined): Node | null {
   if (!node) return null;
-  if (isAlias(node)) return (node.resolve(ctx.doc) as Node | undefined) ?? null;
+  if (isAlias(node)) return ctx.aliases.get(node) ?? null;
   return node;
 }
 
@@ -101,19 +113,25 @@ export function seqItems(ctx: ParseContext, node: Node | null, field: string, wh
   return target.items.map((item) => deref(ctx, item as Node)).filter((item): item is Node => item !== null);
 }
 
-/** Keeps the entries whose key is allowed; each other key becomes an "unknown key" issue. */
+/**
+ * Keeps the entries whose key is allowed. The first MAX_UNKNOWN_KEYS other keys each become an
+ * "unknown key" issue (the accepted keys listed on the first only); any further ones, one issue.
+ */
 export function knownEntries(ctx: ParseContext, entries: Entry[], allowed: readonly string[], prefix: string): Entry[] {
-  return entries.filter((entry) => {
-    if (allowed.includes(entry.key)) return true;
+  const unknown = entries.filter((entry) => !allowed.includes(entry.key));
+  if (unknown.length === 0) return entries;
+  const accepted = `one of: ${allowed.filter((key) => !key.startsWith('_')).join(', ')}`;
+  unknown.slice(0, MAX_UNKNOWN_KEYS).forEach((entry, index) => {
     const near = suggestKey(entry.key, allowed);
     const hint = near ? `; did you mean \`${near}\`?` : '';
     const field = prefix ? `${prefix}.${entry.key}` : entry.key;
-    addIssue(ctx, field, entry.keyNode, `unknown key \`${entry.key}\`${hint}`, {
-      value: entry.key,
-      accepted: `one of: ${allowed.filter((key) => !key.startsWith('_')).join(', ')}`,
-    });
-    return false;
+    addIssue(ctx, field, entry.keyNode, `unknown key \`${shortText(entry.key)}\`${hint}`, index === 0 ? { value: entry.key, accepted } : { value: entry.key });
   });
+  const rest = unknown.slice(MAX_UNKNOWN_KEYS);
+  if (rest.length > 0) {
+    addIssue(ctx, prefix || '(task)', rest[0]!.keyNode, `and ${rest.length} more unknown keys (the first at this line)`, { value: rest.length });
+  }
+  return entries.filter((entry) => allowed.includes(entry.key));
 }
 
 /** A scalar string; numbers are accepted as their source text when `fromNumber` is set. */

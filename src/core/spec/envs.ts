@@ -2,12 +2,19 @@
 // written text (`0.000001` stays `0.000001`). A null value marks a required variable that the
 // submitter must give (`--env NAME=VALUE` / `--secret NAME=VALUE`); overrides replace file values
 // and may add names the file does not declare. An empty string is a value, not a missing one.
+// Bounds: a file's `envs` or `secrets` holds at most MAX_FILE_VARIABLES entries, and a task at most
+// MAX_VARIABLES of each once the command line's are added (secret masking scales with the count).
 // Invariant: a secret's value never appears in an issue's message or value, nor in a feature.
 
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import { addFeature, addIssue, mapEntries, plainValue, scalarText, seqItems, type ParseContext } from './context.js';
 
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Entries of the `envs` or `secrets` map (or list) written in one task. */
+export const MAX_FILE_VARIABLES = 1000;
+/** Envs, or secrets, of one task with those given by --env / --secret. */
+export const MAX_VARIABLES = 5000;
 
 interface VariableKind {
   field: 'envs' | 'secrets';
@@ -30,6 +37,11 @@ function valueOf(ctx: ParseContext, kind: VariableKind, node: Node | null, field
 function readDeclared(ctx: ParseContext, kind: VariableKind, node: Node | null): Map<string, { value: string | null; node: Node }> {
   const declared = new Map<string, { value: string | null; node: Node }>();
   if (node === null || (isScalar(node) && node.value === null)) return declared;
+  const count = isMap(node) || isSeq(node) ? node.items.length : 0;
+  if (count > MAX_FILE_VARIABLES) {
+    addIssue(ctx, kind.field, node, `has ${count} entries; at most ${MAX_FILE_VARIABLES} are accepted`, { value: count, accepted: `at most ${MAX_FILE_VARIABLES} entries` });
+    return declared;
+  }
   if (kind.secret && isSeq(node)) return readSecretNames(ctx, node, declared);
   if (kind.secret && !isMap(node)) {
     addIssue(ctx, kind.field, node, 'must be a map of names to values, or a list of secret names', { accepted: 'a map of names to values' });
@@ -66,6 +78,12 @@ function resolve(ctx: ParseContext, kind: VariableKind, declared: ReturnType<typ
     else {
       addIssue(ctx, `${kind.field}.${name}`, node, `has no value in the file; pass ${kind.flag} ${name}=VALUE`, { accepted: `a value given with ${kind.flag} ${name}=VALUE` });
     }
+  }
+  const added = Object.keys(overrides).filter((name) => !declared.has(name)).length;
+  if (declared.size + added > MAX_VARIABLES) {
+    const accepted = `at most ${MAX_VARIABLES} ${kind.field} in the file and ${kind.flag} together`;
+    addIssue(ctx, kind.field, 'command line', `${declared.size + added} ${kind.field} in the file and ${kind.flag}; ${accepted} are accepted`, { value: declared.size + added, accepted });
+    return values;
   }
   for (const [name, value] of Object.entries(overrides)) {
     if (declared.has(name)) continue;

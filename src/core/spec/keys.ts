@@ -104,8 +104,12 @@ function editDistance(a: string, b: string): number {
   return previous[b.length] ?? 0;
 }
 
+/** Keys longer than this get no suggestion: none is that long, and the distance costs length². */
+const MAX_SUGGESTED_KEY_LENGTH = 64;
+
 /** The allowed key nearest to `key`, when it is close enough to be a likely typo. */
 export function suggestKey(key: string, allowed: readonly string[]): string | null {
+  if (key.length > MAX_SUGGESTED_KEY_LENGTH) return null;
   const lower = key.toLowerCase();
   let best: string | null = null;
   let bestDistance = Infinity;

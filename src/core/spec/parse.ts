@@ -3,12 +3,18 @@
 // separated by `---`; the first document of a multi-document file is the pipeline's header when it
 // holds only name / execution / primary_tasks / termination_delay. More than one task records the
 // feature 'pipeline' on every task, as do the header's execution keys.
-// Invariant: either every issue in the file is reported in one StintError('INVALID_SPEC') with
-// line:col, or a TaskFile with at least one task is returned. Secret values never reach an error.
+// The work one file can cost is bounded before any field is read: at most MAX_TASK_BYTES of text, at
+// most MAX_DOCUMENTS documents (composition stops at the one over), and each document walked once
+// by document-limits.ts (aliases, duplicate keys, depth); the library's quadratic duplicate-key
+// check is off (`uniqueKeys: false`) because that walk does it with a Set.
+// Invariant: either every issue in the file (the first MAX_ISSUES of them, and how many more) is
+// reported in one StintError('INVALID_SPEC') with line:col, or a TaskFile with at least one task is
+// returned. Secret values never reach an error.
 
-import { LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { Composer, LineCounter, Parser, type Document, type Node } from 'yaml';
 import { describeIssues, StintError, type FieldIssue } from '../errors.js';
-import { isNullNode, knownEntries, mapEntries, posOf, readString, seqItems, type Entry, type ParseContext } from './context.js';
+import { isNullNode, knownEntries, mapEntries, MAX_ISSUES, posOf, readString, seqItems, type Entry, type ParseContext } from './context.js';
+import { checkDocument, type ExpansionBudget } from './document-limits.js';
 import { PIPELINE_HEADER_KEYS } from './keys.js';
 import { readTask, type Overrides } from './task.js';
 import type { FeatureUse, TaskFile, TaskSpec } from './types.js';
@@ -27,19 +33,69 @@ interface Header {
   features: FeatureUse[];
 }
 
-function context(doc: Document, lineCounter: LineCounter, issues: FieldIssue[]): ParseContext {
-  return { doc, lineCounter, issues, features: [] };
+/**
+ * The largest task text accepted, in UTF-8 bytes. Real task files are a few KiB; the YAML library
+ * costs about 1 µs per byte of a dense map on the main thread, so 256 KiB keeps the worst file
+ * well under the 200 ms the event loop may be blocked (measured in test/security/bounded-work).
+ */
+export const MAX_TASK_BYTES = 256 * 1024;
+/** Documents (`---`) in one file: a pipeline of up to 63 tasks and its header. */
+export const MAX_DOCUMENTS = 64;
+
+interface FileState {
+  lineCounter: LineCounter;
+  issues: FieldIssue[];
+  overflow: { dropped: number };
+  aliases: Map<Document, ReadonlyMap<Node, Node | null>>;
+}
+
+function context(doc: Document, state: FileState): ParseContext {
+  const aliases = state.aliases.get(doc) ?? new Map<Node, Node | null>();
+  return { doc, lineCounter: state.lineCounter, issues: state.issues, features: [], aliases, overflow: state.overflow };
 }
 
 /**
  * A YAML error as an issue: its first line, without the code frame or the quoted source text that
  * some messages end with after ": " (either could quote a secret); the position says where.
  */
-function yamlIssue(error: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }): FieldIssue {
+function yamlIssue(error: { message: string; pos: [number, number] }, lineCounter: LineCounter): FieldIssue {
   const firstLine = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?\s*$/, '');
   const message = firstLine.split(': ')[0] ?? firstLine;
-  const pos = error.linePos?.[0];
-  return { field: '(yaml)', message: `invalid YAML: ${message}`, line: pos?.line ?? 1, col: pos?.col ?? 1, accepted: 'a YAML map of task fields' };
+  const pos = lineCounter.linePos(error.pos[0]);
+  return { field: '(yaml)', message: `invalid YAML: ${message}`, line: pos.line, col: pos.col, accepted: 'a YAML map of task fields' };
+}
+
+/** UTF-8 length of a string, without encoding it (core has no Buffer). */
+function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code >= 0xd800 && code < 0xdc00 ? 4 : code >= 0xdc00 && code < 0xe000 ? 0 : 3;
+  }
+  return bytes;
+}
+
+function checkSize(text: string, fileName: string | undefined): void {
+  const bytes = text.length > MAX_TASK_BYTES ? text.length : utf8Bytes(text);
+  if (bytes <= MAX_TASK_BYTES) return;
+  const limit = `${MAX_TASK_BYTES / 1024} KiB`;
+  const message = `is ${text.length > MAX_TASK_BYTES ? 'over ' : ''}${Math.ceil(bytes / 1024)} KiB; at most ${limit} is accepted (keep data and long scripts in the workdir)`;
+  refuse([{ field: '(file)', message, line: 1, col: 1, value: bytes, accepted: `a task file of at most ${limit}` }], fileName);
+}
+
+/** The file's documents, composed one at a time so that composition stops after MAX_DOCUMENTS. */
+function readDocuments(text: string, lineCounter: LineCounter, fileName: string | undefined): Document[] {
+  const docs: Document[] = [];
+  const composer = new Composer({ uniqueKeys: false });
+  for (const doc of composer.compose(new Parser(lineCounter.addNewLine).parse(text))) {
+    docs.push(doc);
+    if (docs.length > MAX_DOCUMENTS) {
+      const pos = lineCounter.linePos(doc.range[0]);
+      const message = `holds more than ${MAX_DOCUMENTS} documents (separated by ---); at most ${MAX_DOCUMENTS} are accepted`;
+      refuse([{ field: '(file)', message, ...pos, accepted: `at most ${MAX_DOCUMENTS} documents` }], fileName);
+    }
+  }
+  return docs;
 }
 
 function isHeader(ctx: ParseContext, node: Node): boolean {
@@ -76,11 +132,15 @@ function inFileOrder(issues: FieldIssue[]): FieldIssue[] {
   return [...issues].sort((a, b) => key(a) - key(b));
 }
 
-function refuse(found: FieldIssue[], fileName: string | undefined): never {
-  const issues = inFileOrder(found);
+function refuse(found: FieldIssue[], fileName: string | undefined, dropped = 0): never {
+  const sorted = inFileOrder(found);
+  const issues = sorted.slice(0, MAX_ISSUES);
+  const more = dropped + sorted.length - issues.length;
   const subject = fileName ?? 'the task file';
-  const count = issues.length === 1 ? 'a problem' : `${issues.length} problems`;
-  throw new StintError('INVALID_SPEC', `${subject} has ${count}:\n${describeIssues(issues)}`, { issues });
+  const total = issues.length + more;
+  const count = total === 1 ? 'a problem' : `${total} problems`;
+  const tail = more > 0 ? `\n... and ${more} more not shown` : '';
+  throw new StintError('INVALID_SPEC', `${subject} has ${count}:\n${describeIssues(issues)}${tail}`, more > 0 ? { issues, notShown: more } : { issues });
 }
 
 function withPipeline(tasks: TaskSpec[], shared: FeatureUse[]): TaskSpec[] {
@@ -92,20 +152,30 @@ function withPipeline(tasks: TaskSpec[], shared: FeatureUse[]): TaskSpec[] {
 }
 
 export function parseTaskFile(text: string, opts: ParseOptions = {}): TaskFile {
+  checkSize(text, opts.fileName);
   const lineCounter = new LineCounter();
-  const docs = [...parseAllDocuments(text, { lineCounter, prettyErrors: true })];
-  const issues: FieldIssue[] = docs.flatMap((doc) => doc.errors.map((error) => yamlIssue(error)));
+  const docs = readDocuments(text, lineCounter, opts.fileName);
+  const state: FileState = { lineCounter, issues: [], overflow: { dropped: 0 }, aliases: new Map() };
+  const { issues } = state;
+  issues.push(...docs.flatMap((doc) => doc.errors.map((error) => yamlIssue(error, lineCounter))));
+  if (issues.length > 0) refuse(issues, opts.fileName);
+  const budget: ExpansionBudget = { remainingBytes: MAX_TASK_BYTES, limitBytes: MAX_TASK_BYTES, aliases: 0 };
+  for (const doc of docs) {
+    const check = checkDocument(doc, lineCounter, budget);
+    state.aliases.set(doc, check.aliases);
+    issues.push(...check.issues);
+  }
   if (issues.length > 0) refuse(issues, opts.fileName);
   const filled = docs.filter((doc) => doc.contents !== null);
   const first = filled[0];
   if (!first) refuse([{ field: '(file)', message: 'holds no task: write at least `run: <command>`', line: 1, col: 1 }], opts.fileName);
-  const headerCtx = context(first, lineCounter, issues);
+  const headerCtx = context(first, state);
   const hasHeader = filled.length > 1 && isHeader(headerCtx, first.contents as Node);
   const header = hasHeader ? readHeader(headerCtx, first.contents as Node) : null;
   const taskDocs = hasHeader ? filled.slice(1) : filled;
   const overrides: Overrides = { envOverrides: opts.envOverrides ?? {}, secretOverrides: opts.secretOverrides ?? {} };
-  const tasks = taskDocs.map((doc) => readTask(context(doc, lineCounter, issues), doc.contents as Node, overrides));
-  if (issues.length > 0) refuse(issues, opts.fileName);
+  const tasks = taskDocs.map((doc) => readTask(context(doc, state), doc.contents as Node, overrides));
+  if (issues.length > 0) refuse(issues, opts.fileName, state.overflow.dropped);
   const shared = [...(header?.features ?? [])];
   if (tasks.length > 1) shared.unshift(pipelineFeature(headerCtx, taskDocs, tasks));
   return { name: header ? header.name : (tasks[0]?.name ?? null), tasks: withPipeline(tasks, shared) };

@@ -2,11 +2,19 @@
 // `32GiB`, `1TB`), durations (`90`, "90s", "1h30m", "1d") and ports (`8080`, "8080-8090", lists).
 // Sizes are normalised to GB. Like SkyPilot, a unit's decimal and binary spellings mean the same
 // thing (GB = GiB = 2^30 bytes, so 1TB = 1024 GB); a bare number is GB.
-// Invariant: every value returned is finite and positive (ports: 1..65535).
+// Invariant: every value returned is finite, positive and within its field's bounds (CPUs up to
+// MAX_CPUS, sizes up to MAX_SIZE_GB, durations up to the caller's maximum, ports 1..65535), so no
+// later date arithmetic can overflow; a value outside them is refused with the accepted range,
+// never clamped silently.
 
 import { isScalar, type Node } from 'yaml';
 import { addIssue, plainValue, type ParseContext } from './context.js';
 import type { Quantity } from './types.js';
+
+/** More CPUs than any machine has; a number beyond is a typo, not a request. */
+export const MAX_CPUS = 100_000;
+/** 1 PB. */
+export const MAX_SIZE_GB = 1024 ** 2;
 
 const SIZE_UNITS_GB: Record<string, number> = {
   k: 1 / 1024 ** 2,
@@ -39,6 +47,7 @@ function parseAmount(text: string, units: boolean): Quantity | null {
 
 function readAmount(ctx: ParseContext, node: Node | null, field: string, units: boolean, accepted: string): Quantity | null {
   const raw = scalarOf(node);
+  const max = units ? MAX_SIZE_GB : MAX_CPUS;
   const quantity =
     typeof raw === 'number'
       ? raw > 0 && Number.isFinite(raw)
@@ -47,7 +56,11 @@ function readAmount(ctx: ParseContext, node: Node | null, field: string, units: 
       : typeof raw === 'string'
         ? parseAmount(raw, units)
         : null;
-  if (quantity) return quantity;
+  if (quantity && quantity.value <= max) return quantity;
+  if (quantity) {
+    const range = `at most ${max}${units ? ' GB (1 PB)' : ''}`;
+    return addIssue(ctx, field, node, `must be ${range}`, { value: plainValue(ctx, node), accepted: `${accepted}, ${range}` });
+  }
   return addIssue(ctx, field, node, `must be ${accepted}`, { value: plainValue(ctx, node), accepted });
 }
 
@@ -79,11 +92,20 @@ export function parseDuration(text: string): number | null {
   return total;
 }
 
-export function readDurationSeconds(ctx: ParseContext, node: Node | null, field: string): number | null {
+/** "365d", "2h30m", "45s": the longest unit that divides `seconds`, for messages. */
+export function formatDuration(seconds: number): string {
+  for (const [unit, size] of Object.entries(DURATION_PART_SECONDS)) if (seconds % size === 0) return `${seconds / size}${unit}`;
+  return `${seconds}s`;
+}
+
+/** A duration in seconds, above 0 and at most `maxSeconds`. */
+export function readDurationSeconds(ctx: ParseContext, node: Node | null, field: string, maxSeconds: number): number | null {
   const raw = scalarOf(node);
   const seconds = typeof raw === 'number' ? raw : typeof raw === 'string' ? parseDuration(raw) : null;
-  if (seconds !== null && seconds > 0 && Number.isFinite(seconds)) return seconds;
-  return addIssue(ctx, field, node, `must be ${DURATION_ACCEPTED}`, { value: plainValue(ctx, node), accepted: DURATION_ACCEPTED });
+  if (seconds !== null && seconds > 0 && seconds <= maxSeconds) return seconds;
+  const range = `above 0 and at most ${formatDuration(maxSeconds)}`;
+  const message = seconds !== null && seconds > maxSeconds ? `must be at most ${formatDuration(maxSeconds)}` : `must be ${DURATION_ACCEPTED}`;
+  return addIssue(ctx, field, node, message, { value: plainValue(ctx, node), accepted: `${DURATION_ACCEPTED}, ${range}` });
 }
 
 function isPort(value: number): boolean {

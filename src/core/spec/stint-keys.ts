@@ -4,6 +4,8 @@
 // valid for SkyPilot tools that reject unknown keys). A key given in both places is an error: there
 // is no silent precedence. Defaults: priority 0, no runtime limit, preemptible, and
 // DEFAULT_RETRY_POLICY (requeue up to 3 times after a preemption or a node failure).
+// Bounds: max_runtime at most 365 days, retries at most 100, a backoff at most 7 days, priority
+// within MIN_PRIORITY..MAX_PRIORITY; a value beyond is refused with the range, never clamped.
 
 import { isScalar, type Node } from 'yaml';
 import { addIssue, knownEntries, mapEntries, plainValue, readBool, readInt, readString, seqItems, type Entry, type ParseContext } from './context.js';
@@ -28,6 +30,10 @@ export interface StintSettings {
 
 const RETRY_CAUSES = ['preemption', 'node_failure', 'failure'] as const;
 const MAX_RETRIES = 100;
+/** A year: longer runs are typos, and the queue's start-time estimates stay far inside Date's range. */
+export const MAX_RUNTIME_SECONDS = 365 * 86400;
+/** A week between retries. */
+export const MAX_BACKOFF_SECONDS = 7 * 86400;
 const RETRIES_ACCEPTED = 'an integer N (retry N times after preemption or node failure) or {max: N, on: [preemption, node_failure, failure, exit_codes: [..]], backoff: 30s}';
 
 export function defaultSettings(): StintSettings {
@@ -79,7 +85,7 @@ function readRetryMap(ctx: ParseContext, node: Node, field: string): RetryPolicy
   const codesEntry = byKey.get('exit_codes');
   const listed = codesEntry ? readExitCodes(ctx, codesEntry.value, `${field}.exit_codes`) : [];
   const backoffEntry = byKey.get('backoff');
-  const backoff = backoffEntry ? readDurationSeconds(ctx, backoffEntry.value, `${field}.backoff`) : undefined;
+  const backoff = backoffEntry ? readDurationSeconds(ctx, backoffEntry.value, `${field}.backoff`, MAX_BACKOFF_SECONDS) : undefined;
   if (max === null || on === null || listed === null || backoff === null) return null;
   const exitCodes = [...new Set([...listed, ...inline])];
   if (exitCodes.length > 0 && !on.includes('failure') && codesEntry) {
@@ -102,7 +108,7 @@ function applyKey(ctx: ParseContext, settings: StintSettings, entry: Entry, fiel
       settings.priority = readInt(ctx, entry.value, field, MIN_PRIORITY, MAX_PRIORITY) ?? settings.priority;
       return;
     case 'max_runtime':
-      settings.maxRuntimeSeconds = readDurationSeconds(ctx, entry.value, field);
+      settings.maxRuntimeSeconds = readDurationSeconds(ctx, entry.value, field, MAX_RUNTIME_SECONDS);
       return;
     case 'retries':
       settings.retries = readRetries(ctx, entry.value, field) ?? settings.retries;

@@ -1,0 +1,239 @@
+// Attacks on the work one request may cost the server (review findings H2 #96-#99, M4 #106, L1 #89,
+// M3 #59, L7 #91, L8 #60, L9 #112), each sent to a real `bin/stint server` process: hostile YAML
+// (aliases, wide maps, unknown keys, many documents), absurd durations, a gzip bomb, hostile and
+// fake archives, and a 90 MB body to a JSON route. Each must be refused with {code, message,
+// details} naming the limit, quickly enough that the request does not time out, and the server must
+// keep answering /healthz afterwards. Needs `npx tsc -p tsconfig.build.json` (bin/stint runs dist/).
+
+import { request as httpRequest } from 'node:http';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createGzip, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TarWriter } from '../../src/workdir/tar.js';
+import { serverProcess, sleep, tempHome, waitForJob, type ServerProcess } from '../helpers/server.js';
+
+let s: ServerProcess;
+let home: string;
+let token: string;
+beforeAll(async () => {
+  home = await tempHome();
+  s = await serverProcess(home, ['--gpus', 'A100:1']);
+  token = readFileSync(join(home, 'token'), 'utf8').trim();
+}, 60_000);
+afterAll(() => {
+  s?.child.kill('SIGKILL');
+});
+
+/** A request with a deadline: on the code before the fix, the hostile ones froze the server. */
+async function call(method: string, path: string, body?: string | Buffer, contentType = 'application/json') {
+  const response = await fetch(s.url + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+    body,
+    signal: AbortSignal.timeout(20_000),
+  });
+  const text = await response.text();
+  return { status: response.status, body: JSON.parse(text) as { code: string; message: string; details: Record<string, unknown> } & Record<string, unknown> };
+}
+
+const dryRun = (task: string) => call('POST', '/api/v1/jobs', JSON.stringify({ task, dryRun: true }));
+
+async function expectHealthy(): Promise<void> {
+  const response = await fetch(`${s.url}/healthz`, { signal: AbortSignal.timeout(5_000) });
+  expect(response.status).toBe(200);
+}
+
+/** The server process's peak resident memory so far, in MB (VmHWM). */
+function peakRssMb(): number {
+  const status = readFileSync(`/proc/${s.child.pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+function expectRefusal(result: Awaited<ReturnType<typeof call>>, status: number, code: string, message: RegExp): void {
+  expect(result.status, result.body.message).toBe(status);
+  expect(result.body).toMatchObject({ code, message: expect.stringMatching(message), details: expect.any(Object) });
+}
+
+describe('hostile YAML (H2)', () => {
+  it('#96: 5,000 aliases to a 1 KB scalar are refused at once', async () => {
+    const task = `x: &s ${'a'.repeat(1000)}\nenvs:\n${Array.from({ length: 5000 }, (_, i) => `  A${i}: *s`).join('\n')}\nrun: x`;
+    expectRefusal(await dryRun(task), 400, 'INVALID_SPEC', /alias/);
+    await expectHealthy();
+  }, 30_000);
+
+  it('#97: a 20,000-entry envs map is refused naming the cap', async () => {
+    const task = `envs:\n${Array.from({ length: 20_000 }, (_, i) => `  K${i}: v`).join('\n')}\nrun: x`;
+    expectRefusal(await dryRun(task), 400, 'INVALID_SPEC', /envs.*20000 entries.*at most 1000/s);
+    await expectHealthy();
+  }, 30_000);
+
+  it('#98: 300,000 unknown keys (3.3 MB) are refused by the size limit', async () => {
+    const task = Array.from({ length: 300_000 }, (_, i) => `k${i}: 1`).join('\n');
+    expectRefusal(await dryRun(task), 400, 'INVALID_SPEC', /KiB.*at most 256 KiB/);
+    await expectHealthy();
+  }, 30_000);
+
+  it('#98: unknown keys under the size limit are listed 20 at a time, the accepted keys once', async () => {
+    const task = `run: x\n${Array.from({ length: 20_000 }, (_, i) => `k${i}: 1`).join('\n')}`;
+    const result = await dryRun(task);
+    expectRefusal(result, 400, 'INVALID_SPEC', /and 19980 more unknown keys/);
+    const issues = result.body.details.issues as Array<{ accepted?: string }>;
+    expect(issues.length).toBeLessThanOrEqual(21);
+    expect(issues.filter((issue) => issue.accepted?.includes('resources')).length).toBe(1);
+    await expectHealthy();
+  }, 30_000);
+
+  it('#99: 20,000 documents are refused after the 64th, not serialised', async () => {
+    const task = Array.from({ length: 20_000 }, () => 'run: x').join('\n---\n');
+    expectRefusal(await dryRun(task), 400, 'INVALID_SPEC', /more than 64 documents/);
+    await expectHealthy();
+  }, 60_000);
+
+  it('duplicate keys are still refused (the library check is off; ours is linear)', async () => {
+    const task = `envs:\n${Array.from({ length: 900 }, (_, i) => `  K${i}: v`).join('\n')}\n  K7: again\nrun: x`;
+    expectRefusal(await dryRun(task), 400, 'INVALID_SPEC', /Map keys must be unique/);
+  }, 30_000);
+});
+
+describe('absurd durations and dates (M4 #106, L1 #89)', () => {
+  it('max_runtime: 300000000d is refused naming the accepted range, and the queue view stays 200', async () => {
+    expectRefusal(await call('POST', '/api/v1/jobs', JSON.stringify({ task: 'max_runtime: 300000000d\nrun: x' })), 400, 'INVALID_SPEC', /max_runtime.*365d/s);
+    const holder = await call('POST', '/api/v1/jobs', JSON.stringify({ task: 'max_runtime: 365d\nresources: {accelerators: A100:1}\nrun: sleep 60' }));
+    expect(holder.status).toBe(201);
+    await waitForJob(s.client, holder.body.id as number, (job) => job.state === 'RUNNING');
+    const waiting = await call('POST', '/api/v1/jobs', JSON.stringify({ task: 'resources: {accelerators: A100:1}\nrun: x' }));
+    expect(waiting.status).toBe(201);
+    const list = await call('GET', '/api/v1/jobs');
+    expect(list.status).toBe(200);
+    expect((await call('GET', `/api/v1/jobs/${waiting.body.id as number}`)).status).toBe(200);
+    await call('POST', `/api/v1/jobs/${holder.body.id as number}/cancel`);
+    await call('POST', `/api/v1/jobs/${waiting.body.id as number}/cancel`);
+  }, 60_000);
+
+  it('retries.backoff beyond 7 days is refused', async () => {
+    expectRefusal(await dryRun('retries: {max: 2, backoff: 8d}\nrun: x'), 400, 'INVALID_SPEC', /retries\.backoff.*7d/s);
+  });
+
+  it('GET /usage?since=300000000d and /usage/series are refused naming since', async () => {
+    for (const path of ['/api/v1/usage?since=300000000d', '/api/v1/usage/series?since=300000000d', `/api/v1/usage?since=${'9'.repeat(40)}`]) {
+      expectRefusal(await call('GET', path), 400, 'INVALID_REQUEST', /since/);
+    }
+    expect((await call('GET', '/api/v1/usage?since=365d')).status).toBe(200);
+  });
+});
+
+/** A ustar header for one regular file of `size` bytes (the data follows, padded to 512). */
+function fileHeader(name: string, size: number): Buffer {
+  const header = Buffer.alloc(512);
+  header.write(name, 0, 'utf8');
+  header.write('0000644\0', 100, 'ascii');
+  header.write('0000000\0', 108, 'ascii');
+  header.write('0000000\0', 116, 'ascii');
+  header.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+  header.write('00000000000\0', 136, 'ascii');
+  header.write('0', 156, 'ascii');
+  header.write('ustar\0', 257, 'ascii');
+  header.write('00', 263, 'ascii');
+  header.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+  return header;
+}
+
+/** 1 GiB of zeros in one tar entry, gzipped as a stream (about 1 MB): nothing big is held here. */
+async function gzipBomb(): Promise<Buffer> {
+  const gzip = createGzip({ level: 9 });
+  const chunks: Buffer[] = [];
+  gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const done = new Promise((resolve) => gzip.on('end', resolve));
+  const write = async (data: Buffer) => {
+    if (!gzip.write(data)) await new Promise((resolve) => gzip.once('drain', resolve));
+  };
+  await write(fileHeader('zeros', 1024 ** 3));
+  const zeros = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < 1024; i++) await write(zeros);
+  gzip.end(Buffer.alloc(1024));
+  await done;
+  return Buffer.concat(chunks);
+}
+
+const upload = (body: Buffer) => call('POST', '/api/v1/uploads', body, 'application/gzip');
+
+describe('workdir uploads (M3 #59, L8 #60, L9 #112)', () => {
+  it('#59: a gzip bomb (1 MB → 1 GiB) is refused at upload, and the server stays small', async () => {
+    const bomb = await gzipBomb();
+    expect(bomb.length).toBeLessThan(2 * 1024 * 1024);
+    const result = await upload(bomb);
+    expectRefusal(result, 413, 'WORKDIR_TOO_LARGE', /unpack.*at most/);
+    expect(peakRssMb()).toBeLessThan(400);
+    await expectHealthy();
+  }, 120_000);
+
+  it('#60: a hostile archive is refused at upload, naming the entry, not at launch', async () => {
+    const tar = new TarWriter();
+    tar.file('ok.txt', 0o644, 0, Buffer.from('hi'));
+    tar.file('../escape.txt', 0o644, 0, Buffer.from('x'));
+    expectRefusal(await upload(gzipSync(tar.finish())), 400, 'INVALID_REQUEST', /"\.\.\/escape\.txt"/);
+  });
+
+  it('#112: random bytes behind a gzip magic number are refused', async () => {
+    const fake = Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => (i * 7919) % 251))]);
+    expectRefusal(await upload(fake), 400, 'INVALID_REQUEST', /gzip|tar/);
+  });
+
+  it('#112: a valid upload is stored 0600 in a 0700 uploads directory', async () => {
+    const tar = new TarWriter();
+    tar.file('train.py', 0o644, 0, Buffer.from('print(1)\n'));
+    const result = await upload(gzipSync(tar.finish()));
+    expect(result.status).toBe(201);
+    expect(statSync(join(home, 'uploads')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(home, 'uploads', `${result.body.id as string}.tar.gz`)).mode & 0o777).toBe(0o600);
+  });
+});
+
+/** Sends `bytes` of octet-stream to `path` and resolves with the status as soon as one arrives. */
+function sendLarge(path: string, bytes: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(path, s.url);
+    const req = httpRequest(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': bytes } });
+    req.on('response', (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('error', reject);
+    });
+    req.on('error', reject);
+    const chunk = Buffer.alloc(1024 * 1024, 0x61);
+    let sent = 0;
+    const pump = () => {
+      while (sent < bytes) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+}
+
+describe('body limits per route (L7 #91)', () => {
+  it('a 90 MB octet-stream body to /api/v1/tokens and /api/v1/jobs is refused without being read', async () => {
+    const before = peakRssMb();
+    for (const path of ['/api/v1/tokens', '/api/v1/jobs']) {
+      const result = await sendLarge(path, 90 * 1024 * 1024);
+      expect(result.status, result.body).toBeGreaterThanOrEqual(400);
+      expect(result.status).toBeLessThan(500);
+      expect(JSON.parse(result.body)).toMatchObject({ code: expect.any(String), message: expect.stringMatching(/octet-stream/) });
+    }
+    expect(peakRssMb() - before).toBeLessThan(60);
+    await expectHealthy();
+  }, 60_000);
+
+  it('a JSON body over the JSON limit is refused with 413', async () => {
+    const result = await call('POST', '/api/v1/jobs', JSON.stringify({ task: 'run: x', env: { BIG: 'x'.repeat(3 * 1024 * 1024) } }));
+    expect(result.status).toBe(413);
+    await sleep(0);
+  });
+});
