@@ -7,7 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { backendContract, launchOn, taskSpec, waitForEnd } from '../contract.js';
 import { createLocalBackend } from './backend.js';
 
-const create = async () => createLocalBackend({ name: 'local', home: await mkdtemp(join(tmpdir(), 'stint-local-')), fakeGpus: 'A100:4' });
+const create = async () => {
+  const home = await mkdtemp(join(tmpdir(), 'stint-local-'));
+  return createLocalBackend({ name: 'local', home, jobsDir: join(home, 'jobs'), fakeGpus: 'A100:4' });
+};
 
 backendContract('local', { create, timeoutMs: 10_000 });
 
@@ -35,10 +38,10 @@ describe('local backend', () => {
 
   it('reads an attempt back from its handle alone, as after a restart', async () => {
     const home = await mkdtemp(join(tmpdir(), 'stint-local-'));
-    const first = await createLocalBackend({ name: 'local', home, fakeGpus: '2' });
+    const first = await createLocalBackend({ name: 'local', home, jobsDir: join(home, 'jobs'), fakeGpus: '2' });
     const ref = await launchOn(first, taskSpec('sleep 0.3; exit 5'));
     await first.close();
-    const second = await createLocalBackend({ name: 'local', home, fakeGpus: '2' });
+    const second = await createLocalBackend({ name: 'local', home, jobsDir: join(home, 'jobs'), fakeGpus: '2' });
     expect((await waitForEnd(second, ref, 10_000)).exitCode).toBe(5);
   });
 });

@@ -1,23 +1,26 @@
 // The local backend: attempts run as processes on the server's own machine, on GPUs that stint's
 // policy chose (whole GPUs, exclusive, via CUDA_VISIBLE_DEVICES / ROCR_VISIBLE_DEVICES). Every
-// attempt has a directory under <home>/jobs/<id>/attempt-<n> holding its scripts, output.log and
-// exit status, so the state of any attempt can be read back after a server restart.
+// attempt has a directory under <jobs>/<id>/attempt-<n> holding its scripts, output.log and exit
+// status, so the state of any attempt can be read back after a server restart; attempt-files.ts
+// owns that layout and who may write what. On a root server each job runs as its owner's mapped
+// account (identity perUser); a non-root server runs every job as its own account.
 
-import { existsSync } from 'node:fs';
-import { mkdir, open, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Inventory, Node } from '../../core/inventory.js';
-import { unpackWorkdir } from '../../workdir/unpack.js';
 import { type AttemptRef, type AttemptStatus, type Backend, type BackendIdentity, type Launched, type LaunchRequest, type LogChunk, attemptKey } from '../backend.js';
 import { gpuVisibility, jobEnvironment } from '../job-env.js';
+import { openLogForReading, prepareAttempt } from './attempt-files.js';
 import { detectHostResources, discoverGpus } from './gpus/discover.js';
+import { prepareJobsDir } from './jobs-dir.js';
 import { type ProcessHandle, ProcessLauncher, processStatus, signalGroup } from './process.js';
 
 export interface LocalBackendOptions {
   name: string;
-  /** stint's home; attempts live under <home>/jobs. */
+  /** stint's home (the launcher's pid file). */
   home: string;
+  /** Where job directories live (--jobs-dir); default <home>/jobs, or a reachable one (jobs-dir.ts). */
+  jobsDir?: string;
   /** Fake GPUs (`A100:4`, `4`) for machines without any; otherwise discovered. */
   fakeGpus?: string;
 }
@@ -42,10 +45,10 @@ export const LOCAL_UNSUPPORTED = {
 export async function createLocalBackend(options: LocalBackendOptions): Promise<Backend> {
   const found = await discoverGpus({ fake: options.fakeGpus });
   const host = detectHostResources();
-  await mkdir(options.home, { recursive: true });
+  const jobsDir = await prepareJobsDir(options.home, options.jobsDir);
   await ProcessLauncher.awaitPrevious(launcherPidFile(options));
   const node: Node = { name: hostname(), gpus: found.gpus, cpus: host.cpus, memoryGb: host.memoryGb };
-  return new LocalBackend(options, node);
+  return new LocalBackend(options, node, jobsDir);
 }
 
 class LocalBackend implements Backend {
@@ -62,6 +65,8 @@ class LocalBackend implements Backend {
   constructor(
     private readonly options: LocalBackendOptions,
     private readonly node: Node,
+    /** Where job directories live; shown to users as STINT_JOB_DIR. */
+    readonly jobsDir: string,
   ) {
     this.name = options.name;
     this.launcher = new ProcessLauncher(() => this.notify(), launcherPidFile(options));
@@ -72,29 +77,22 @@ class LocalBackend implements Backend {
   }
 
   async launch(request: LaunchRequest): Promise<Launched> {
-    const jobDir = join(this.options.home, 'jobs', String(request.jobId));
-    const workdir = join(jobDir, 'work');
-    const dir = this.attemptDir(request);
-    if (!existsSync(workdir)) {
-      await mkdir(workdir, { recursive: true });
-      if (request.workdirArchive) await unpackWorkdir(request.workdirArchive, workdir);
-    }
-    const vendor = this.node.gpus[0]?.vendor ?? 'nvidia';
     const runAs = request.runAs ?? null;
+    const owner = runAs && { uid: runAs.uid, gid: runAs.gid };
+    const paths = await prepareAttempt(this.jobsDir, request.jobId, request.attempt, owner, request.workdirArchive);
+    const vendor = this.node.gpus[0]?.vendor ?? 'nvidia';
     const account: Record<string, string> = runAs ? { HOME: runAs.home, USER: runAs.user, LOGNAME: runAs.user } : {};
     const env = {
       ...account,
       ...jobEnvironment(request, { rank: 0, numNodes: 1, nodeIps: ['127.0.0.1'], gpusPerNode: request.gpus.length }),
       ...gpuVisibility(request.gpus, vendor),
-      STINT_CHECKPOINT_DIR: join(jobDir, 'checkpoints'),
+      STINT_CHECKPOINT_DIR: paths.checkpoints,
+      STINT_JOB_DIR: paths.jobDir,
     };
-    await mkdir(env.STINT_CHECKPOINT_DIR, { recursive: true });
-    await mkdir(dir, { recursive: true });
     const handle = await this.launcher.start({
-      dir, workdir, setup: request.spec.setup, run: request.spec.run, env,
-      runAs: runAs && { uid: runAs.uid, gid: runAs.gid, chownRoot: jobDir },
+      dir: paths.attemptDir, workdir: paths.workdir, setup: request.spec.setup, run: request.spec.run, env, runAs: owner,
     });
-    return { handle: { ...handle }, logPath: join(dir, 'output.log') };
+    return { handle: { ...handle }, logPath: join(paths.attemptDir, 'output.log') };
   }
 
   async poll(attempts: readonly AttemptRef[]): Promise<Map<string, AttemptStatus>> {
@@ -113,7 +111,7 @@ class LocalBackend implements Backend {
 
   /** Every attempt's directory follows from its job and number, so even a handle never recorded (a crash mid-launch) can be found. */
   private attemptDir(ref: { jobId: number; attempt: number }): string {
-    return join(this.options.home, 'jobs', String(ref.jobId), `attempt-${ref.attempt}`);
+    return join(this.jobsDir, String(ref.jobId), `attempt-${ref.attempt}`);
   }
 
   private handleOf(ref: AttemptRef): ProcessHandle {
@@ -162,18 +160,23 @@ function launcherPidFile(options: LocalBackendOptions): string {
   return join(options.home, `launcher-${options.name}.pid`);
 }
 
+/**
+ * Reads part of a log. Never through a link and only a regular file: on the local backend the
+ * log's directory is the server's, so the job cannot swap the file (see attempt-files.ts).
+ */
 export async function readLogFile(path: string, offset: number, limit: number): Promise<LogChunk> {
-  let size: number;
+  let opened: Awaited<ReturnType<typeof openLogForReading>>;
   try {
-    size = (await stat(path)).size;
-  } catch {
-    return { text: '', offset, nextOffset: offset, size: 0 };
+    opened = await openLogForReading(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { text: '', offset, nextOffset: offset, size: 0 };
+    throw error;
   }
-  const start = offset < 0 ? Math.max(0, size + offset) : Math.min(offset, size);
-  const length = Math.min(limit, size - start);
-  if (length <= 0) return { text: '', offset: start, nextOffset: start, size };
-  const file = await open(path, 'r');
+  const { file, size } = opened;
   try {
+    const start = offset < 0 ? Math.max(0, size + offset) : Math.min(offset, size);
+    const length = Math.min(limit, size - start);
+    if (length <= 0) return { text: '', offset: start, nextOffset: start, size };
     const buffer = Buffer.alloc(length);
     const { bytesRead } = await file.read(buffer, 0, length, start);
     return { text: buffer.subarray(0, bytesRead).toString('utf8'), offset: start, nextOffset: start + bytesRead, size };

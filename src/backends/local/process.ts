@@ -1,17 +1,23 @@
 // Runs attempts as real processes that outlive the server. One long-lived bash "launcher" (a
-// child of the server, in its own session) forks one subshell per attempt: forking from a small
-// bash is far cheaper than spawning from the server's large Node process (8-40 ms). That subshell
-// is the leader of the attempt's own process group (bash job control); cancel and timeouts signal
-// the whole group (pgid file). It records its exit status in `exit` with one write, so a job
-// killed with the server still finishes and its true exit code is read back after a restart, and
-// it reports "exited DIR" on the launcher's output as a wake-up hint; polling the files stays the
-// truth.
+// child of the server, in its own session; its text is launcher-script.ts) forks one subshell per
+// attempt: forking from a small bash is far cheaper than spawning from the server's large Node
+// process (8-40 ms). That subshell is the leader of the attempt's own process group (bash job
+// control); cancel and timeouts signal the whole group. Its exit status is written to `exit` with
+// one write, so a job killed with the server still finishes and its true exit code is read back
+// after a restart, and it reports "exited DIR" on the launcher's output as a wake-up hint; polling
+// the files stays the truth.
+// Invariants: the server signals only the group it created — the leader pid it was told by its
+// own launcher (the handle), checked against the leader's start time — and never a pid read from a
+// file the job can write; the job's environment (env.sh, with secrets) reaches only the job's own
+// shell, on a file descriptor, and its file is removed once the attempt has started.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { chown, lchown, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import { type Account, createAttemptFile, readStateFile } from './attempt-files.js';
+import { HELPERS, launchLine, launcherArgs } from './launcher-script.js';
 
 export interface ProcessHandle {
   dir: string;
@@ -28,52 +34,14 @@ export type ProcessStatus =
   /** The launcher never forked it (the server died between recording and starting it). */
   | { state: 'never_started' };
 
-// Process creation is the cost that matters (about 3 ms per fork on a small VM), so each attempt
-// costs one fork of the launcher: the job subshell sources the user's setup and run itself and
-// records its own exit status from an EXIT trap (fatal signals are turned into exits, so a killed
-// job records 128+N). What a trap cannot record — SIGKILL, or a `trap ... EXIT` of the user's own
-// replacing ours — is seen as a vanished process group, and the scheduler reports it as such.
-// When the task's scripts mention `trap`, they run in a nested subshell so ours stays in place.
-const LAUNCHER = `set -m
-exec 3>&1
-while IFS= read -r dir; do
-  (
-    . "$dir/env.sh" || exit 96
-    : >"$dir/env.sh"
-    unset dir
-    trap 'code=$?; echo "$code" >"$STINT_ATTEMPT_DIR/exit"; echo "exited $STINT_ATTEMPT_DIR" >&3' EXIT
-    trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
-    cd "$STINT_WORKDIR" || exit 97
-    if [ -n "$STINT_RUN_AS_UID" ]; then
-      setpriv --reuid="$STINT_RUN_AS_UID" --regid="$STINT_RUN_AS_GID" --init-groups bash --norc --noprofile -c '
-        if [ -s "$STINT_ATTEMPT_DIR/setup.sh" ]; then
-          ( . "$STINT_ATTEMPT_DIR/setup.sh" ) || { code=$?; echo "stint: setup failed with exit code $code" >&2; exit $code; }
-        fi
-        . "$STINT_ATTEMPT_DIR/run.sh"'
-      exit $?
-    fi
-    if [ -s "$STINT_ATTEMPT_DIR/setup.sh" ]; then
-      ( . "$STINT_ATTEMPT_DIR/setup.sh" ) || { code=$?; echo "stint: setup failed with exit code $code" >&2; exit $code; }
-    fi
-    if [ -n "$STINT_ISOLATE_RUN" ]; then
-      ( . "$STINT_ATTEMPT_DIR/run.sh" )
-    else
-      . "$STINT_ATTEMPT_DIR/run.sh"
-    fi
-  ) >>"$dir/output.log" 2>&1 </dev/null &
-  echo "$!" >"$dir/pgid"
-  echo "started $dir $!"
-done
-`;
-
 export interface StartOptions {
   dir: string;
   workdir: string;
   setup: string | null;
   run: string | null;
   env: Record<string, string>;
-  /** Run as this account (a root server): `chownRoot` is handed to it and the job drops to it with setpriv. */
-  runAs?: { uid: number; gid: number; chownRoot: string } | null;
+  /** Run as this account (a root server): the job drops to it with setpriv before its environment exists. */
+  runAs?: Account | null;
 }
 
 export class ProcessLauncher {
@@ -109,24 +77,26 @@ export class ProcessLauncher {
   }
 
   async start(options: StartOptions): Promise<ProcessHandle> {
-    await mkdir(options.dir, { recursive: true });
     const isolate = /\btrap\b/.test(`${options.setup ?? ''}\n${options.run ?? ''}`);
-    const runAs: Record<string, string> = options.runAs ? { STINT_RUN_AS_UID: String(options.runAs.uid), STINT_RUN_AS_GID: String(options.runAs.gid) } : {};
-    const env = { ...options.env, ...runAs, STINT_WORKDIR: options.workdir, STINT_ATTEMPT_DIR: options.dir, ...(isolate && { STINT_ISOLATE_RUN: '1' }) };
+    const env = { ...baseEnvironment(), ...options.env, STINT_WORKDIR: options.workdir, STINT_ATTEMPT_DIR: options.dir, ...(isolate && { STINT_ISOLATE_RUN: '1' }) };
+    const line = launchLine(options.dir, options.runAs ?? null);
     await Promise.all([
-      writeFile(join(options.dir, 'env.sh'), shellExports(env), { mode: 0o600 }),
-      options.setup ? writeFile(join(options.dir, 'setup.sh'), options.setup) : undefined,
-      writeFile(join(options.dir, 'run.sh'), options.run ?? ''),
+      createAttemptFile(join(options.dir, 'env.sh'), shellExports(env)),
+      createAttemptFile(join(options.dir, 'setup.sh'), options.setup ?? ''),
+      createAttemptFile(join(options.dir, 'run.sh'), options.run ?? ''),
+      createAttemptFile(join(options.dir, 'output.log'), '', options.runAs ?? null),
     ]);
-    if (options.runAs) await chownTree(options.runAs.chownRoot, options.runAs.uid, options.runAs.gid);
     const launcher = this.launcher();
     const pid = await new Promise<number>((resolve, reject) => {
       this.starting.set(options.dir, { resolve, reject });
       // Referenced while a start is awaited, so the process waits for the answer.
       (launcher.stdout as unknown as Socket).ref();
-      launcher.stdin.write(options.dir + '\n');
+      launcher.stdin.write(line);
+    }).finally(() => {
+      if (this.starting.size === 0) (launcher.stdout as unknown as Socket).unref();
     });
-    if (this.starting.size === 0) (launcher.stdout as unknown as Socket).unref();
+    // The attempt's shell holds env.sh open on a descriptor; no path to it is left.
+    await rm(join(options.dir, 'env.sh'), { force: true });
     return { dir: options.dir, wrapperPid: pid, wrapperStart: processStartTime(pid) };
   }
 
@@ -137,7 +107,7 @@ export class ProcessLauncher {
 
   private launcher(): ChildProcessWithoutNullStreams {
     if (this.child && this.child.exitCode === null) return this.child;
-    const child = spawn('bash', ['--norc', '--noprofile', '-c', LAUNCHER], { detached: true, stdio: ['pipe', 'pipe', 'ignore'], env: baseEnvironment() }) as unknown as ChildProcessWithoutNullStreams;
+    const child = spawn(HELPERS.bash, launcherArgs(), { detached: true, cwd: '/', stdio: ['pipe', 'pipe', 'ignore'], env: baseEnvironment() }) as unknown as ChildProcessWithoutNullStreams;
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => this.read(chunk));
     child.stdin.on('error', () => undefined);
@@ -151,7 +121,7 @@ export class ProcessLauncher {
     (child.stdout as unknown as Socket).unref();
     (child.stdin as unknown as Socket).unref();
     this.child = child;
-    if (child.pid !== undefined) writeFileSync(this.pidFile, `${child.pid} ${processStartTime(child.pid)}\n`);
+    if (child.pid !== undefined) writeFileSync(this.pidFile, `${child.pid} ${processStartTime(child.pid)}\n`, { mode: 0o600 });
     return child;
   }
 
@@ -163,22 +133,18 @@ export class ProcessLauncher {
         this.onExited();
         continue;
       }
+      const failed = /^failed (.*)$/.exec(line);
+      if (failed) {
+        this.starting.get(failed[1]!)?.reject(new Error(`the launcher could not open the files of ${failed[1]}`));
+        this.starting.delete(failed[1]!);
+        continue;
+      }
       const match = /^started (.*) (\d+)$/.exec(line);
       if (!match) continue;
       const waiter = this.starting.get(match[1]!);
       this.starting.delete(match[1]!);
       waiter?.resolve(Number(match[2]));
     }
-  }
-}
-
-/** Gives a directory tree to an account, so a job dropped to it can use its job directory. */
-async function chownTree(root: string, uid: number, gid: number): Promise<void> {
-  await chown(root, uid, gid);
-  for (const entry of await readdir(root, { withFileTypes: true })) {
-    const path = join(root, entry.name);
-    if (entry.isDirectory()) await chownTree(path, uid, gid);
-    else await lchown(path, uid, gid);
   }
 }
 
@@ -211,14 +177,13 @@ export function processStatus(handle: ProcessHandle): ProcessStatus {
   const exited = readExit(handle.dir);
   if (exited) return exited;
   // Neither forked (no pgid) nor recorded: the server died before the launcher got it.
-  if (handle.wrapperPid === null && !existsSync(join(handle.dir, 'pgid'))) return { state: 'never_started' };
+  if (handle.wrapperPid === null && readStateFile(join(handle.dir, 'pgid')) === null) return { state: 'never_started' };
   return { state: 'lost' };
 }
 
 function readExit(dir: string): ProcessStatus | null {
-  const path = join(dir, 'exit');
-  if (!existsSync(path)) return null;
-  const text = readFileSync(path, 'utf8');
+  const text = readStateFile(join(dir, 'exit'));
+  if (text === null) return null;
   // Written with one write of "N\\n"; without the newline it is still being written.
   if (!text.endsWith('\n')) return null;
   const code = Number.parseInt(text, 10);
@@ -264,18 +229,28 @@ function processStartTime(pid: number): number | null {
   }
 }
 
-/** Signals the job's whole process group; throws when its group is not known yet. */
+/** The pgid the launcher recorded (server-owned file); for a handle without a leader pid only. */
 function readPgid(dir: string): number {
-  try {
-    return Number.parseInt(readFileSync(join(dir, 'pgid'), 'utf8'), 10);
-  } catch {
-    return Number.NaN;
-  }
+  const text = readStateFile(join(dir, 'pgid'));
+  return text === null ? Number.NaN : Number.parseInt(text, 10);
 }
 
+/**
+ * Signals the attempt's whole process group: the group whose leader the launcher forked and
+ * reported (the handle's wrapperPid, a group leader since `set -m`). When that pid now belongs to
+ * another process (a different start time), stint's group is gone and nothing is signalled. When
+ * the leader has exited but its group lives on (the job's children), kill(-pgid) still reaches only
+ * that group: Linux does not reuse a pid while a process group of that id exists. Only a handle
+ * without a leader pid (a crash mid-launch) falls back to the server-owned pgid file.
+ * Throws when the group is not known yet.
+ */
 export async function signalGroup(handle: ProcessHandle, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
-  const pgid = readPgid(handle.dir);
-  if (!Number.isFinite(pgid) || pgid <= 1) throw new Error(`the process group of ${handle.dir} is not known yet`);
+  const pgid = handle.wrapperPid ?? readPgid(handle.dir);
+  if (!Number.isInteger(pgid) || pgid <= 1) throw new Error(`the process group of ${handle.dir} is not known yet`);
+  if (handle.wrapperPid !== null && handle.wrapperStart !== null) {
+    const start = processStartTime(pgid);
+    if (start !== null && start !== handle.wrapperStart) return;
+  }
   try {
     process.kill(-pgid, signal);
   } catch (error) {

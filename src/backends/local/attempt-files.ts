@@ -1,0 +1,152 @@
+// The files of a job on the local backend, laid out so that a job cannot change what the server
+// (often root) reads, writes or signals:
+//   <jobs>/<id>/               server-owned 0711 (traversal only)
+//   <jobs>/<id>/work/          the job's account, 0700 (its workdir)
+//   <jobs>/<id>/checkpoints/   the job's account, 0700
+//   <jobs>/<id>/attempt-<n>/   server-owned 0711: env.sh, setup.sh, run.sh, pgid, exit (server, 0600)
+//                              and output.log (the job's account, 0600, created here)
+// Invariants: every directory the server writes into is owned by the server and writable by no
+// one else, checked with lstat before use; files are created with O_EXCL|O_NOFOLLOW; the only
+// things handed to the job's account are work/, checkpoints/ and output.log, by lchown/fchown,
+// never following a link; files the server reads back are opened with O_NOFOLLOW|O_NONBLOCK and
+// must be regular files.
+
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { chmod, lchown, lstat, mkdir, open, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StintError } from '../../core/errors.js';
+import { unpackWorkdir } from '../../workdir/unpack.js';
+
+const { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
+
+export interface Account {
+  uid: number;
+  gid: number;
+}
+
+export interface AttemptPaths {
+  jobDir: string;
+  workdir: string;
+  checkpoints: string;
+  attemptDir: string;
+}
+
+/** The server's own uid: the owner every state directory must have. */
+export const serverUid = (): number => process.getuid?.() ?? 0;
+
+/**
+ * Creates (or checks) everything an attempt needs before its files are written. `owner` is the
+ * job's account when it is not the server's; the workdir archive is unpacked into a fresh work/
+ * (the first attempt only), which is handed to the owner after unpacking.
+ */
+export async function prepareAttempt(jobsDir: string, jobId: number, attempt: number, owner: Account | null, archive: string | null): Promise<AttemptPaths> {
+  const jobDir = join(jobsDir, String(jobId));
+  const paths = { jobDir, workdir: join(jobDir, 'work'), checkpoints: join(jobDir, 'checkpoints'), attemptDir: join(jobDir, `attempt-${attempt}`) };
+  await serverDirectory(jobDir, 0o711);
+  if (await freshDirectory(paths.workdir, 0o700)) {
+    if (archive) await unpackWorkdir(archive, paths.workdir);
+    if (owner) await giveTree(paths.workdir, owner);
+  } else await checkJobOwned(paths.workdir, owner);
+  if (await freshDirectory(paths.checkpoints, 0o700)) {
+    if (owner) await lchown(paths.checkpoints, owner.uid, owner.gid);
+  } else await checkJobOwned(paths.checkpoints, owner);
+  await serverDirectory(paths.attemptDir, 0o711);
+  // Left by a launch that never started (a crash in between): nothing in it is followed.
+  await Promise.all(ATTEMPT_FILES.map((name) => rm(join(paths.attemptDir, name), { force: true })));
+  return paths;
+}
+
+const ATTEMPT_FILES = ['env.sh', 'setup.sh', 'run.sh', 'output.log', 'pgid', 'exit'];
+
+/** Creates a file that did not exist, never through a link; `owner` gets it by fchown. */
+export async function createAttemptFile(path: string, content: string, owner: Account | null = null): Promise<void> {
+  const file = await open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  try {
+    if (content) await file.writeFile(content);
+    if (owner) await file.chown(owner.uid, owner.gid);
+  } finally {
+    await file.close();
+  }
+}
+
+/** mkdir (not recursive); an existing one must be a real directory of the server's, writable by no one else. */
+async function serverDirectory(path: string, mode: number): Promise<void> {
+  if (await freshDirectory(path, mode)) return;
+  const found = await lstat(path);
+  if (!found.isDirectory() || found.uid !== serverUid() || (found.mode & 0o022) !== 0) {
+    throw new StintError('CONFLICT', `${path} is not a directory owned by the stint server (uid ${serverUid()}) and writable only by it (found ${describe(found)}); it may be left from an older stint, whose job directories belonged to the job's account: move it away`, { path });
+  }
+  if ((found.mode & 0o777) !== mode) await chmod(path, mode);
+}
+
+/** true when the directory was created now (with `mode`); false when it was already there. */
+async function freshDirectory(path: string, mode: number): Promise<boolean> {
+  try {
+    await mkdir(path, { mode });
+    await chmod(path, mode);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return false;
+  }
+}
+
+/** An existing work/ or checkpoints/ must be a real directory (the job dir is the server's, so only stint made it). */
+async function checkJobOwned(path: string, owner: Account | null): Promise<void> {
+  const found = await lstat(path);
+  const uid = owner?.uid ?? serverUid();
+  if (!found.isDirectory() || (found.uid !== uid && found.uid !== serverUid())) {
+    throw new StintError('CONFLICT', `${path} should be a directory owned by uid ${uid} (found ${describe(found)})`, { path });
+  }
+}
+
+/** Hands a freshly unpacked tree to the job's account: lchown every entry, never following a link. */
+async function giveTree(root: string, owner: Account): Promise<void> {
+  for (const entry of await readdir(root, { withFileTypes: true })) {
+    const path = join(root, entry.name);
+    if (entry.isDirectory()) await giveTree(path, owner);
+    else await lchown(path, owner.uid, owner.gid);
+  }
+  await lchown(root, owner.uid, owner.gid);
+}
+
+function describe(found: { mode: number; uid: number; isSymbolicLink(): boolean; isDirectory(): boolean }): string {
+  const kind = found.isSymbolicLink() ? 'a symlink' : found.isDirectory() ? 'a directory' : 'a file';
+  return `${kind}, uid ${found.uid}, mode ${(found.mode & 0o7777).toString(8)}`;
+}
+
+/**
+ * Reads a small state file (exit, pgid) of an attempt; null when absent, not a regular file, a
+ * link, or not the server's. O_NONBLOCK: a FIFO planted there never blocks the server.
+ */
+export function readStateFile(path: string, maxBytes = 64): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const found = fstatSync(fd);
+    if (!found.isFile() || found.uid !== serverUid()) return null;
+    const buffer = Buffer.alloc(maxBytes);
+    const read = readSync(fd, buffer, 0, maxBytes, 0);
+    return buffer.subarray(0, read).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Opens a log for reading: never through a link, only a regular file (see readLogFile). */
+export async function openLogForReading(path: string) {
+  const file = await open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ELOOP') throw error;
+    throw new StintError('CONFLICT', `${path} is a symbolic link, which the server never follows; the log cannot be read`, { path }, { cause: error });
+  });
+  const found = await file.stat();
+  if (!found.isFile()) {
+    await file.close();
+    throw new StintError('CONFLICT', `${path} is not a regular file; the log cannot be read`, { path });
+  }
+  return { file, size: found.size };
+}
