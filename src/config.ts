@@ -19,6 +19,13 @@ export interface ServerConfig {
   preemptMinRuntimeMs: number;
   /** On a root server, run unmapped users' jobs as root (an admin's explicit choice). */
   allowRootJobs: boolean;
+  /**
+   * Let several users who may run jobs share one Unix account (a non-root server, Slurm through one
+   * service account) although each can then read the others' files and secrets (--shared-account-insecure).
+   */
+  sharedAccountInsecure: boolean;
+  /** `--jobs-dir`: where the local backend keeps job directories (default: see backends/local/jobs-dir.ts). */
+  jobsDir: string | undefined;
   pollIntervalMs: number;
   maxUploadBytes: number;
   owner: string;
@@ -40,6 +47,8 @@ export interface ServerFlags {
   preemptGrace?: string;
   preemptMinRuntime?: string;
   allowRootJobs?: boolean;
+  sharedAccountInsecure?: boolean;
+  jobsDir?: string;
   /** Overrides STINT_DATABASE_URL (tests). */
   databaseUrl?: string;
   /** In-process callers (tests) only: the CLI refuses `--metrics-token` (it would show in `ps`). */
@@ -71,6 +80,8 @@ export function serverConfig(flags: ServerFlags): Readonly<ServerConfig> {
     preemptGraceMs: flags.preemptGrace === undefined ? 60_000 : parseInteger('--preempt-grace', flags.preemptGrace, 0, 3600) * 1000,
     preemptMinRuntimeMs: flags.preemptMinRuntime === undefined ? 300_000 : parseInteger('--preempt-min-runtime', flags.preemptMinRuntime, 0, 86_400) * 1000,
     allowRootJobs: flags.allowRootJobs ?? false,
+    sharedAccountInsecure: flags.sharedAccountInsecure ?? false,
+    jobsDir: flags.jobsDir === undefined ? undefined : resolve(flags.jobsDir),
     pollIntervalMs: 1000,
     maxUploadBytes: 100 * 1024 * 1024,
     owner: currentUser(),

@@ -19,6 +19,8 @@ export function registerServer(program: Command): void {
     .option('--preempt-min-runtime <seconds>', 'a job younger than this is never preempted (default 300)')
     .option('--config <file>', 'YAML file declaring the backends (local, slurm); see docs/slurm.md')
     .option('--allow-root-jobs', 'when the server runs as root, run the jobs of users not mapped to a Unix account as root')
+    .option('--shared-account-insecure', 'allow several users who may run jobs although their jobs share one Unix account (a non-root server, Slurm through one account): each can read the others\' files, secrets and the admin token')
+    .option('--jobs-dir <dir>', 'where job directories live (default <home>/jobs, or /var/lib/stint/jobs-HASH when a root server\'s home is closed to other accounts)')
     .option('--metrics-token <token>', 'refused: a token on the command line shows in every local user\'s `ps`; use --metrics-token-file')
     .option('--metrics-token-file <path>', 'require the bearer token in this file (mode 600) on /metrics (default: open, as exporters are; or STINT_METRICS_TOKEN)')
     .option('--telemetry-interval <seconds>', 'how often GPUs are sampled (default 5)')
@@ -28,11 +30,14 @@ export function registerServer(program: Command): void {
     .option('--idle-policy <rule>', 'default idle-GPU rule: threshold=5,warn=30m,stop=2h,applies=interactive (the default), or off')
     .option('--admin-webhook <urls>', 'comma-separated webhook URLs for drains and node failures; prefix slack: for Slack-compatible bodies')
     .option('--webhook-allow <entries>', 'where members may point their webhooks: comma-separated hosts, host:port, URL prefixes, addresses or CIDRs, or * for any public host (default: none, only admins set webhooks; or STINT_WEBHOOK_ALLOW)')
-    .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string; allowRootJobs?: boolean; config?: string } & ObservabilityFlags) => {
+    .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string; allowRootJobs?: boolean; sharedAccountInsecure?: boolean; jobsDir?: string; config?: string } & ObservabilityFlags) => {
       if (flags.metricsToken !== undefined) {
         throw new StintError('INVALID_REQUEST', '--metrics-token is refused: a token on the command line is visible to every local user in `ps`. Write it to a file only the server\'s account can read and pass --metrics-token-file PATH, or set STINT_METRICS_TOKEN', { field: '--metrics-token', accepted: '--metrics-token-file PATH or STINT_METRICS_TOKEN' });
       }
       const config = serverConfig(flags);
+      if (config.sharedAccountInsecure) {
+        process.stderr.write('stint: warning: --shared-account-insecure: users whose jobs share one Unix account can read each other\'s files, secrets and the admin token\n');
+      }
       // Loaded on demand: the other commands must not pay for the server's dependencies.
       const { startServer } = await import('../server/start.js');
       const server = await startServer(config);

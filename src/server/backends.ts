@@ -15,7 +15,7 @@ import { slurmBackendType, createSlurmFromSection } from './slurm-wiring.js';
 const TYPES: Readonly<Record<string, BackendType>> = { local: localBackendType, slurm: slurmBackendType };
 
 export async function createBackends(config: Readonly<ServerConfig>): Promise<Backend[]> {
-  if (config.configFile === undefined) return [await createLocalBackend({ name: 'local', home: config.home, fakeGpus: config.fakeGpus })];
+  if (config.configFile === undefined) return [await createLocalBackend({ name: 'local', home: config.home, jobsDir: config.jobsDir, fakeGpus: config.fakeGpus })];
   const file = readConfigFile(config.configFile, TYPES);
   const backends: Backend[] = [];
   try {
@@ -31,7 +31,7 @@ async function create(section: BackendSection, config: Readonly<ServerConfig>): 
   try {
     if (section.type === 'local') {
       const gpus = typeof section.config.gpus === 'string' ? section.config.gpus : config.fakeGpus;
-      return await createLocalBackend({ name: section.name, home: config.home, fakeGpus: gpus });
+      return await createLocalBackend({ name: section.name, home: config.home, jobsDir: config.jobsDir, fakeGpus: gpus });
     }
     return await createSlurmFromSection(section);
   } catch (error) {

@@ -18,4 +18,6 @@ export interface ServerResources {
   maxUploadBytes: number;
   /** The Unix account an owner's jobs run as (null: the server's user); throws FORBIDDEN when refused. */
   runAs: (owner: string) => Promise<RunAs | null>;
+  /** --shared-account-insecure: admit several job-running users although a backend runs them under one account. */
+  sharedAccountInsecure?: boolean;
 }

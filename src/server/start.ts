@@ -2,11 +2,13 @@
 // the adapters (SQLite store, local backend, system clock), makes the server's user the admin on
 // an empty users table (single-user mode), starts the scheduler and the HTTP server, and writes
 // server.json so the CLI on this machine finds it. Stopping is graceful; a kill -9 loses nothing,
-// because every accepted job is already in the database.
+// because every accepted job is already in the database. One server per home: an OS lock on
+// <home>/server.lock (home-lock.ts), and on PostgreSQL a session advisory lock on the schema, are
+// taken before anything else and held until stop; stop removes server.json only if it is its own.
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
@@ -24,6 +26,7 @@ import { Observability } from '../metrics/observability.js';
 import { registerObservabilityRoutes } from './routes/observability.js';
 import { runAsFor } from '../scheduler/run-as.js';
 import { bootstrapSingleUser } from './auth.js';
+import { lockHome } from './home-lock.js';
 
 export interface RunningServer {
   url: string;
@@ -36,6 +39,38 @@ export interface RunningServer {
 }
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  // Before anything else touches the home or the database: one server per home, SQLite file and
+  // PostgreSQL schema (a second one exits here, naming the PID that holds the lock).
+  const locks = await takeServerLocks(config);
+  try {
+    return await startLocked(config, locks);
+  } catch (error) {
+    await locks.release();
+    throw error;
+  }
+}
+
+interface ServerLocks {
+  release(): Promise<void>;
+}
+
+async function takeServerLocks(config: ServerConfig): Promise<ServerLocks> {
+  const home = lockHome(config.home, config.databaseUrl === undefined);
+  if (config.databaseUrl === undefined) return { release: async () => home.release() };
+  const { lockSchema } = await import('../store/postgres/server-lock.js');
+  const schema = await lockSchema(config.databaseUrl, config.databaseSchema).catch((error: unknown) => {
+    home.release();
+    throw error;
+  });
+  return {
+    async release() {
+      await schema.release();
+      home.release();
+    },
+  };
+}
+
+async function startLocked(config: ServerConfig, locks: ServerLocks): Promise<RunningServer> {
   await prepareHome(config.home, config.databaseUrl === undefined);
   const logger = pino({ level: 'info' }, pino.destination({ dest: join(config.home, 'server.log'), sync: false, mkdir: true }));
   const token = await ensureToken(config.home);
@@ -62,7 +97,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     uploadsDir: join(config.home, 'uploads'),
     maxUploadBytes: config.maxUploadBytes,
     runAs,
+    sharedAccountInsecure: config.sharedAccountInsecure,
   };
+  if (config.sharedAccountInsecure) logger.warn('started with --shared-account-insecure: users whose jobs share one Unix account can read each other\'s files and secrets');
   const app = await buildApp(resources);
   observability.attach(app, scheduler, (a, o) => registerObservabilityRoutes(a, resources, o));
   try {
@@ -90,10 +127,21 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await scheduler.stop();
       for (const backend of backends) await backend.close();
       await store.close();
-      await rm(join(config.home, 'server.json'), { force: true });
+      await removeOwnServerJson(serverJson);
+      await locks.release();
       logger.flush();
     },
   };
+}
+
+/** Removes server.json only if it is still this process's (another server may have written it since). */
+async function removeOwnServerJson(path: string): Promise<void> {
+  try {
+    const { pid } = JSON.parse(await readFile(path, 'utf8')) as { pid?: unknown };
+    if (pid === process.pid) await rm(path, { force: true });
+  } catch {
+    // Missing or not ours to judge (half-written by someone else): leave it.
+  }
 }
 
 /** "GPUs: 4 × A100 (fake)", or one such part per backend when there are several. */

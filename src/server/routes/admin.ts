@@ -38,6 +38,7 @@ import { recordAudit } from '../audit.js';
 import { unixAccount } from '../../scheduler/run-as.js';
 import { callerOf, hashToken, newToken, type Authenticator } from '../auth.js';
 import type { ServerResources } from '../resources.js';
+import { assertOwnIdentity } from '../shared-account.js';
 
 const errors = { 400: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema };
 
@@ -63,6 +64,7 @@ function registerUserRoutes(app: FastifyInstance, res: ServerResources, auth: Au
   }, async (request, reply) => {
     const caller = callerOf(request);
     assertAdmin(caller, 'add users');
+    await assertOwnIdentity({ users, backends: res.backends, sharedAccountInsecure: res.sharedAccountInsecure }, request.body.name, request.body.role);
     const now = res.clock.now();
     const user = await users.addUser(request.body.name, request.body.role, now);
     const token = newToken();
