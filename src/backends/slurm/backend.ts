@@ -5,8 +5,15 @@
 // only for attempts squeue no longer lists, one `sacct` (or `sacct -c` on jobcomp/filetxt) with
 // all their ids; inventory is one `sinfo`. Every file an attempt needs lives under
 // <workdir>/jobs/<jobId>/, so an attempt can be read back from its job id and number alone.
+// Identity: a root server that reaches Slurm locally submits each job as its owner's mapped
+// account (client.ts `submit`, through setpriv; munge then vouches for that account), so Slurm runs
+// the job under that uid and the job needs root for nothing after submission; polling and scancel
+// stay with the server's account (Slurm's operator). The job's folder is laid out by job-files.ts
+// (the server's folders, the job's 0700 ones, logs read back only if they are the job's own
+// regular file). Secrets never lie on the shared filesystem (translate.ts): there is no env file to
+// remove when the attempt ends; Slurm drops the job's environment with the job. In SSH mode, or on
+// a non-root server, every job runs as the one account (identity.perUser false, with the reason).
 
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,11 +23,12 @@ import type { Inventory } from '../../core/inventory.js';
 import { unpackWorkdir } from '../../workdir/unpack.js';
 import { type AttemptRef, type AttemptStatus, type Backend, type BackendIdentity, type Launched, type LaunchRequest, type LogChunk, attemptKey } from '../backend.js';
 import { type SlurmConfig, parseSlurmConfig } from './config.js';
-import { type FileToWrite, SlurmClient, type SshTarget } from './client.js';
+import { type FileToWrite, SlurmClient, type SshTarget, type SubmitAs } from './client.js';
+import { prepareAttemptFolder, readOwnedLog } from './job-files.js';
 import { parseSacct, parseScontrolJobs, parseSqueueJson, SACCT_FIELDS, type SlurmJobRecord } from './records.js';
 import { parseSinfo, SINFO_ARGS, type SlurmNode } from './sinfo.js';
 import { attemptStatus, QUEUED_STATES } from './states.js';
-import { batchFiles, slurmJobName } from './translate.js';
+import { attemptLogPath, batchFiles, slurmJobName } from './translate.js';
 
 export const SLURM_UNSUPPORTED = {
   spot: 'spot instances exist only on clouds; a Slurm cluster is not preemptible capacity (use a preemptible QOS instead)',
@@ -56,13 +64,19 @@ export async function createSlurmBackend(raw: unknown, deps: SlurmBackendDeps = 
 
 interface SlurmHandle {
   slurmJobId: number | null;
+  /** The attempt the Slurm job was submitted as; later attempts are its Slurm restarts. */
+  base: number | null;
+  /** The account whose files the attempt's log must be (local mode). */
+  uid: number | null;
 }
+
+const SERVER_UID = process.getuid?.() ?? 0;
 
 export class SlurmBackend implements Backend {
   readonly kind = 'slurm';
   readonly unsupported = SLURM_UNSUPPORTED;
   readonly stintPlaces = false;
-  readonly identity: BackendIdentity = { perUser: false, why: 'every Slurm job is submitted by the one account stint runs as' };
+  readonly identity: BackendIdentity;
   readonly name: string;
   private readonly listeners: Array<() => void> = [];
   private nodes: SlurmNode[] = [];
@@ -74,6 +88,11 @@ export class SlurmBackend implements Backend {
     readonly client: SlurmClient,
   ) {
     this.name = config.name;
+    this.identity = client.remote
+      ? { perUser: false, why: `backend ${config.name} reaches Slurm over SSH as the one account ${config.ssh?.user ?? '(the SSH default)'}, so every user's job runs as that account (per-user SSH accounts are not supported yet)` }
+      : SERVER_UID !== 0
+        ? { perUser: false, why: `the server is not root, so backend ${config.name} can only submit Slurm jobs as the server's own account; run the server as root to submit each job as its owner's account` }
+        : { perUser: true };
   }
 
   /** Slurm commands issued so far (the benchmark checks a poll's cost with it). */
@@ -114,14 +133,27 @@ export class SlurmBackend implements Backend {
       gresType: (requested) => this.nodes.flatMap((n) => n.gresTypes).find((t) => t.toLowerCase() === requested.toLowerCase()) ?? null,
       warnSeconds: this.config.warnSeconds,
     });
-    const files: FileToWrite[] = [...built.files];
-    if (request.workdirArchive) files.push(...(await this.workdirFiles(request.workdirArchive, jobDir)));
-    await this.client.writeFiles(files);
-    const out = await this.client.check('sbatch', ['--parsable', built.scriptPath]);
+    const as = this.submitAs(request);
+    if (this.client.remote) {
+      const files: FileToWrite[] = [...built.files];
+      if (request.workdirArchive) files.push(await this.remoteWorkdir(request.workdirArchive, jobDir));
+      await this.client.writeFiles(files);
+    } else {
+      await prepareAttemptFolder({ workdir: this.workdir, jobDir, attemptDir: built.attemptDir, owner: as, files: built.files, workdirArchive: request.workdirArchive });
+    }
+    const out = await this.client.submit(built.scriptPath, built.environment, as, this.client.remote ? '/' : built.attemptDir);
     const slurmJobId = Number(out.trim().split(';')[0]);
     if (!Number.isInteger(slurmJobId)) throw new StintError('BACKEND_ERROR', `sbatch printed ${JSON.stringify(out.trim())}, not a job id`, {});
     this.notify();
-    return { handle: { slurmJobId }, logPath: `${built.attemptDir}/output.log` };
+    const handle: Record<string, unknown> = { slurmJobId, base: request.attempt };
+    if (!this.client.remote) handle.uid = as?.uid ?? SERVER_UID;
+    return { handle, logPath: `${built.attemptDir}/output.log` };
+  }
+
+  /** The owner's account on a root server that submits locally; null: the server's own (or the SSH account). */
+  private submitAs(request: LaunchRequest): SubmitAs | null {
+    if (!this.identity.perUser || !request.runAs || request.runAs.uid === SERVER_UID) return null;
+    return request.runAs;
   }
 
   async poll(attempts: readonly AttemptRef[]): Promise<Map<string, AttemptStatus>> {
@@ -168,7 +200,10 @@ export class SlurmBackend implements Backend {
   }
 
   async readLog(attempt: AttemptRef, offset: number, limit: number): Promise<LogChunk> {
-    return this.client.readRange(`${this.jobDir(attempt.jobId)}/attempt-${attempt.attempt}/output.log`, offset, limit);
+    const handle = handleOf(attempt);
+    const path = attemptLogPath(this.jobDir(attempt.jobId), handle.base ?? attempt.attempt, attempt.attempt);
+    if (this.client.remote) return this.client.readRange(path, offset, limit);
+    return readOwnedLog(path, handle.uid ?? SERVER_UID, offset, limit);
   }
 
   onActivity(listener: () => void): void {
@@ -184,6 +219,10 @@ export class SlurmBackend implements Backend {
     const r = await this.client.run('scontrol', ['-d', 'show', 'job', '-o']);
     if (r.code === 0 || /no jobs in the system/i.test(r.stdout + r.stderr)) return r.stdout;
     throw new StintError('BACKEND_ERROR', `scontrol show job failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`, { command: 'scontrol' });
+  }
+
+  private get workdir(): string {
+    return this.config.workdir.replace(/\/+$/, '') || '/';
   }
 
   private jobDir(jobId: number): string {
@@ -210,21 +249,16 @@ export class SlurmBackend implements Backend {
   }
 
   /**
-   * The workdir snapshot for the job. Locally it is unpacked (with stint's checks) straight into the
-   * shared folder; over SSH it is unpacked here with the same checks, re-packed by tar, and shipped
-   * to be unpacked by the batch script.
+   * The workdir snapshot for a job reached over SSH: unpacked here with stint's checks, re-packed by
+   * tar, and shipped to be unpacked by the batch script (locally, job-files.ts unpacks it).
    */
-  private async workdirFiles(archive: string, jobDir: string): Promise<Array<{ path: string; content: Buffer; mode: number }>> {
-    if (!this.client.remote) {
-      if (!existsSync(join(jobDir, 'work'))) await unpackWorkdir(archive, join(jobDir, 'work'));
-      return [];
-    }
+  private async remoteWorkdir(archive: string, jobDir: string): Promise<FileToWrite> {
     const tmp = await mkdtemp(join(tmpdir(), 'stint-slurm-work-'));
     try {
       await unpackWorkdir(archive, tmp);
       const tar = spawnSync('tar', ['-czf', '-', '-C', tmp, '.'], { maxBuffer: 256 << 20 });
       if (tar.status !== 0) throw new StintError('BACKEND_ERROR', `cannot re-pack the workdir: ${tar.stderr.toString()}`, {});
-      return [{ path: `${jobDir}/work.tar.gz`, content: tar.stdout, mode: 0o600 }];
+      return { path: `${jobDir}/work.tar.gz`, content: tar.stdout, mode: 0o600 };
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
@@ -236,8 +270,8 @@ export class SlurmBackend implements Backend {
 }
 
 function handleOf(ref: AttemptRef): SlurmHandle {
-  const id = ref.handle.slurmJobId;
-  return { slurmJobId: typeof id === 'number' && Number.isInteger(id) ? id : null };
+  const int = (value: unknown): number | null => (typeof value === 'number' && Number.isInteger(value) ? value : null);
+  return { slurmJobId: int(ref.handle.slurmJobId), base: int(ref.handle.base), uid: int(ref.handle.uid) };
 }
 
 /**

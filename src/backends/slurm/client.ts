@@ -3,6 +3,10 @@
 // a shell (execFile); over SSH the remote command line is built from `shellQuote`d words only, and
 // file contents (scripts, secrets) travel on stdin, never on a command line. Every command counts
 // towards `commandsRun`, so a benchmark can check that a poll issues a constant number of them.
+// `submit` runs sbatch under the job's own account when one is given (a root server, no SSH): the
+// privileged part is /usr/bin/setpriv with an environment stint builds (no value of the job's),
+// and only the unprivileged shell after it reads the job's environment from stdin. Every other
+// command (scontrol, squeue, sacct, scancel) runs as the server's account, Slurm's operator.
 
 import { execFile, spawn } from 'node:child_process';
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
@@ -13,6 +17,21 @@ import { readLogFile } from '../local/backend.js';
 import type { LogChunk } from '../backend.js';
 
 const LOGIN_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'TERM', 'SSH_AUTH_SOCK'];
+/** What a submission under another account keeps of the server's environment (never HOME, agents or tokens). */
+const SUBMIT_ENV = ['PATH', 'LANG', 'LC_ALL', 'TZ', 'TERM'];
+const SETPRIV = '/usr/bin/setpriv';
+const BASH = '/bin/bash';
+/** Runs in the unprivileged shell: the job's environment (stdin), private files, then sbatch. */
+// (`read` takes stdin's pipe as it is: /dev/stdin cannot be reopened once the account changed.)
+const SUBMIT_SCRIPT = 'umask 077; IFS= read -r -d \'\' stint_env; eval "$stint_env" || exit 96; unset stint_env; exec sbatch --parsable "$1"';
+
+/** The account a job is submitted as; null: the server's own (or the SSH account). */
+export interface SubmitAs {
+  user: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
 
 export interface SshTarget {
   host: string;
@@ -71,6 +90,29 @@ export class SlurmClient {
     if (result.code !== 0) {
       throw new StintError('BACKEND_ERROR', `${command} failed (exit ${result.code}): ${result.stderr.trim().slice(0, 500)}`, {
         command, code: result.code, stderr: result.stderr.slice(0, 2000),
+      });
+    }
+    return result.stdout;
+  }
+
+  /**
+   * sbatch SCRIPT with `environment` (shell text) read on stdin by the shell that runs sbatch, so
+   * the job's environment, secrets included, is never in a file or on a command line. With `as`
+   * (local only), that shell is the job's account's, entered through setpriv with a clean environment.
+   */
+  async submit(scriptPath: string, environment: string, as: SubmitAs | null, cwd: string): Promise<string> {
+    const args = ['-c', SUBMIT_SCRIPT, 'stint-submit', scriptPath];
+    if (!as) return this.check(BASH, args, environment);
+    if (this.remote) throw new StintError('INTERNAL', 'a submission over SSH runs as the SSH account, never as another one', {});
+    this.commandsRun++;
+    const env: NodeJS.ProcessEnv = { HOME: as.home, USER: as.user, LOGNAME: as.user, SHELL: BASH };
+    for (const key of SUBMIT_ENV) if (process.env[key] !== undefined) env[key] = process.env[key];
+    Object.assign(env, this.options.env);
+    const argv = [`--reuid=${as.uid}`, `--regid=${as.gid}`, '--init-groups', '--', BASH, ...args];
+    const result = await runProcess(SETPRIV, argv, { stdin: environment, timeoutMs: this.options.timeoutSeconds * 1000, env, cwd });
+    if (result.code !== 0) {
+      throw new StintError('BACKEND_ERROR', `sbatch as ${as.user} failed (exit ${result.code}): ${result.stderr.trim().slice(0, 500)}`, {
+        command: 'sbatch', user: as.user, code: result.code, stderr: result.stderr.slice(0, 2000),
       });
     }
     return result.stdout;
@@ -154,11 +196,12 @@ interface RunOptions {
   stdin?: string | Buffer;
   timeoutMs: number;
   env: NodeJS.ProcessEnv;
+  cwd?: string;
 }
 
 function runProcess(file: string, argv: string[], options: RunOptions): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, argv, { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, argv, { env: options.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);

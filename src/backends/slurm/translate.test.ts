@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { taskSpec } from '../contract.js';
 import type { LaunchRequest } from '../backend.js';
 import type { TaskSpec } from '../../core/spec/types.js';
-import { type BatchTarget, batchFiles, envFile, sbatchOptions, slurmJobName } from './translate.js';
+import { attemptLogPath, type BatchTarget, batchFiles, ENV_PREFIX, envFile, nodeScript, sbatchOptions, slurmJobName } from './translate.js';
 
 const target: BatchTarget = {
   jobDir: '/shared/stint/jobs/42', partition: 'gpu', account: 'lab-a', qos: 'normal',
@@ -56,7 +56,20 @@ describe('sbatch script', () => {
     expect(script).toContain(`--job-name=${slurmJobName(42, 1, hostile.name)}`);
     expect(slurmJobName(42, 1, hostile.name)).toBe('stint-42.1-a-rm--rf-SBATCH---wrap-x');
     expect(files.files.find((f) => f.path.endsWith('run.sh'))!.content).toBe('echo "$(id)"');
-    expect(files.files.find((f) => f.path.endsWith('env.sh'))!.mode).toBe(0o600);
+  });
+
+  it('puts no secret in any file: the environment goes only to the submission, every name prefixed', () => {
+    const files = batchFiles(request({ envs: { PATH: '.', LD_PRELOAD: './x.so' } }, { secrets: { API_KEY: 'hunter2' } }), target);
+    expect(files.files.map((f) => f.path.split('/').pop()).sort()).toEqual(['job.sbatch', 'node.sh', 'run.sh', 'setup.sh']);
+    expect(files.files.some((f) => f.content.includes('hunter2'))).toBe(false);
+    expect(files.environment).toContain(`export ${ENV_PREFIX}API_KEY='hunter2'`);
+    expect(files.environment).toContain(`export ${ENV_PREFIX}PATH='.'`);
+    expect(files.environment).not.toMatch(/^export (PATH|LD_PRELOAD|API_KEY)=/m);
+  });
+
+  it('gives each Slurm restart its own log inside the attempt folder', () => {
+    expect(attemptLogPath('/w/jobs/42', 1, 1)).toBe('/w/jobs/42/attempt-1/output.log');
+    expect(attemptLogPath('/w/jobs/42', 1, 3)).toBe('/w/jobs/42/attempt-1/restart-2/output.log');
   });
 
   it('refuses values that would need quoting in #SBATCH lines', () => {
@@ -73,5 +86,12 @@ describe('env file', () => {
     const out = execFileSync('bash', ['-c', `${envFile(values)}\nprintf '%s\\0' "$A" "$B" "$C" "$D"`]).toString();
     expect(out.split('\0').slice(0, 4)).toEqual(Object.values(values));
     expect(() => envFile({ 'BAD-NAME': 'x' })).toThrow(/not valid/);
+  });
+
+  it('is restored by the node script under the original names, a name that itself starts with the prefix included', () => {
+    const env = { A: 'one', STINT_E_A: 'two', PATH: '/usr/bin:/bin' };
+    const head = nodeScript(request({})).split('\n').filter((l) => /stint_env|^unset/.test(l) && !/^unset STINT_SLURM/.test(l)).join('\n');
+    const out = execFileSync('bash', ['-c', `${envFile(env, ENV_PREFIX)}\n${head}\nprintf '%s|' "$A" "$STINT_E_A" "$PATH"; env | grep -c '^STINT_E_' || true`]).toString();
+    expect(out).toBe('one|two|/usr/bin:/bin|1\n');
   });
 });

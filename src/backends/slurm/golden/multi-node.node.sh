@@ -1,8 +1,13 @@
 #!/bin/bash
 # Started by srun on every node of the job (one task per node).
+umask 077
 exec >>"$STINT_SLURM_ATTEMPT_DIR/output.log" 2>&1 </dev/null
 base_dir=$(dirname "$0")
-. "$base_dir/env.sh" || exit 96
+# The job's environment came with the job (STINT_E_<NAME>, see translate.ts): restore the names.
+declare -A stint_env=()
+for v in ${!STINT_E_@}; do stint_env[${v#STINT_E_}]=${!v}; unset "$v"; done
+for v in "${!stint_env[@]}"; do export "$v=${stint_env[$v]}"; done
+unset stint_env v
 export STINT_ATTEMPT=$STINT_SLURM_ATTEMPT STINT_RESTART_COUNT=$((STINT_SLURM_ATTEMPT - 1))
 export STINT_NODE_RANK=$SLURM_NODEID SKYPILOT_NODE_RANK=$SLURM_NODEID
 export STINT_NODE_IPS=$STINT_SLURM_IPS SKYPILOT_NODE_IPS=$STINT_SLURM_IPS STINT_NODE_NAMES=$STINT_SLURM_HOSTS

@@ -1,0 +1,172 @@
+// Attacks on the Slurm backend of a root server with two users mapped to two real Unix accounts
+// (stintslurma, stintslurmb), against the real test Slurm (test/slurm/cluster.ts) and a real
+// `bin/stint server` process. Each job must run under its owner's account (Slurm's UserId), its
+// files must be readable by that account alone, secrets must not lie on the shared filesystem,
+// and nothing a job plants in its own folders (symlinks, the next attempt's folder) may make the
+// root server read or write elsewhere. Needs root (useradd, setpriv) and the build (dist/).
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StintClient } from '../../src/api/client.js';
+import { isEnded, serverProcess, tempHome, waitForJob, type ServerProcess } from '../helpers/server.js';
+import { ensureCluster, SLURM_CONF, sharedDir, slurm } from '../slurm/cluster.js';
+
+const ACCOUNT_A = 'stintslurma';
+const ACCOUNT_B = 'stintslurmb';
+const isRoot = process.getuid?.() === 0;
+
+function ensureAccount(name: string): number {
+  try {
+    execFileSync('getent', ['passwd', name]);
+  } catch {
+    execFileSync('useradd', ['--create-home', '--shell', '/bin/bash', name]);
+  }
+  return Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
+}
+
+/** Every file under `dir` (not following links) whose bytes contain `needle`. */
+function filesContaining(dir: string, needle: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...filesContaining(path, needle));
+    else if (entry.isFile() && readFileSync(path).includes(needle)) found.push(path);
+  }
+  return found;
+}
+
+async function logOf(client: StintClient, id: number, text: string, timeoutMs = 90_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const log = (await client.logs(id)).text;
+    if (log.includes(text)) return log;
+    if (Date.now() > deadline) throw new Error(`job ${id} never logged ${JSON.stringify(text)}; log so far: ${log}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+// Switching accounts needs root (as a lab's server runs); without root there is nothing to attack.
+describe.runIf(isRoot)('Slurm: one identity per user on a root server', { timeout: 240_000 }, () => {
+  let server: ServerProcess;
+  let home: string;
+  let workdir: string;
+  let alice: StintClient;
+  let bob: StintClient;
+  let uidA = 0;
+
+  beforeAll(async () => {
+    ensureCluster();
+    uidA = ensureAccount(ACCOUNT_A);
+    ensureAccount(ACCOUNT_B);
+    home = await tempHome();
+    workdir = sharedDir();
+    // The admin's shared folder: other accounts may pass through it (stint keeps each job's folder private).
+    chmodSync(workdir, 0o711);
+    writeFileSync(join(home, 'stint.yaml'), `backends:\n  - name: hpc\n    type: slurm\n    workdir: ${workdir}\n    finishedJobs: jobcomp\n    slurmConf: ${SLURM_CONF}\n    commandTimeoutSeconds: 60\n`);
+    server = await serverProcess(home, ['--config', join(home, 'stint.yaml')]);
+    const a = await server.client.addUser('slurma');
+    await server.client.setUnixUser('slurma', ACCOUNT_A);
+    const b = await server.client.addUser('slurmb');
+    await server.client.setUnixUser('slurmb', ACCOUNT_B);
+    alice = new StintClient(server.url, a.token);
+    bob = new StintClient(server.url, b.token);
+  }, 180_000);
+
+  afterAll(() => {
+    server?.child.kill('SIGKILL');
+  });
+
+  it("runs A's job as A in Slurm; B's job reads none of A's secret, log, work or checkpoints; no secret file lies on the shared filesystem", async () => {
+    const secret = `S3CR3T-${Math.random().toString(36).slice(2)}`;
+    const task = [
+      'name: alice-secret',
+      'secrets: {API_KEY: null}',
+      'resources: {infra: slurm/hpc}',
+      'run: |',
+      '  echo "user=$(id -un) key=${#API_KEY}"',
+      '  echo "$API_KEY" > "$STINT_CHECKPOINT_DIR/ckpt"; echo "$API_KEY" > mine.txt',
+      '  echo ready',
+      '  while [ ! -e "$STINT_CHECKPOINT_DIR/stop" ]; do sleep 0.5; done',
+      '',
+    ].join('\n');
+    const { id } = await alice.submit({ task, secrets: { API_KEY: secret } });
+    const log = await logOf(alice, id!, 'ready');
+    expect(log).toContain(`user=${ACCOUNT_A} key=${secret.length}`);
+    const jobDir = join(workdir, 'jobs', String(id));
+
+    // Slurm itself holds the job as A's uid (job ids restart per server: match the folder too).
+    const line = slurm('scontrol', ['show', 'job', '-o']).split('\n').find((l) => l.includes(`JobName=stint-${id}.1-alice-secret `) && l.includes(`WorkDir=${jobDir} `));
+    expect(line, "scontrol lists the job").toMatch(new RegExp(`UserId=${ACCOUNT_A}\\(${uidA}\\)`));
+
+    // While A's job runs, the secret is nowhere on the shared filesystem but in what the job wrote itself.
+    expect(existsSync(join(jobDir, 'attempt-1', 'env.sh'))).toBe(false);
+    expect(filesContaining(jobDir, secret).sort()).toEqual([join(jobDir, 'checkpoints', 'ckpt'), join(jobDir, 'work', 'mine.txt')]);
+    // A's folders and files are A's alone.
+    for (const dir of ['attempt-1', 'work', 'checkpoints']) {
+      const st = statSync(join(jobDir, dir));
+      expect([dir, st.uid, (st.mode & 0o777).toString(8)]).toEqual([dir, uidA, '700']);
+    }
+    const out = lstatSync(join(jobDir, 'attempt-1', 'output.log'));
+    expect([out.isFile(), out.uid, out.mode & 0o077]).toEqual([true, uidA, 0]);
+
+    // B's job tries every one of A's files, and A's processes' environment.
+    const targets = ['attempt-1/env.sh', 'attempt-1/output.log', 'attempt-1/run.sh', 'work/mine.txt', 'checkpoints/ckpt'].map((p) => join(jobDir, p));
+    const probe = [
+      'resources: {infra: slurm/hpc}',
+      'run: |',
+      `  for p in ${targets.join(' ')}; do if cat "$p" >/dev/null 2>&1; then echo "READ $p"; else echo "denied $p"; fi; done`,
+      `  for d in ${jobDir}/attempt-1 ${jobDir}/work ${jobDir}/checkpoints; do if ls "$d" >/dev/null 2>&1; then echo "LISTED $d"; else echo "denied $d"; fi; done`,
+      `  for p in $(pgrep -u ${ACCOUNT_A}); do if tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | grep -q '^API_KEY='; then echo "ENVIRON $p"; fi; done`,
+      '  echo probed',
+      '',
+    ].join('\n');
+    const b = await bob.submit({ task: probe });
+    const ended = await waitForJob(bob, b.id!, isEnded, 90_000);
+    const bobLog = (await bob.logs(b.id!)).text;
+    expect(ended.state, bobLog).toBe('SUCCEEDED');
+    expect(bobLog).toContain('probed');
+    expect(bobLog).not.toMatch(/READ|LISTED|ENVIRON/);
+    expect(bobLog.match(/^denied /gm)).toHaveLength(targets.length + 3);
+
+    // A's job ends; still no secret file left by stint.
+    writeFileSync(join(jobDir, 'checkpoints', 'stop'), '');
+    expect((await waitForJob(alice, id!, isEnded, 90_000)).state).toBe('SUCCEEDED');
+    expect(existsSync(join(jobDir, 'attempt-1', 'env.sh'))).toBe(false);
+    expect(filesContaining(jobDir, secret).sort()).toEqual([join(jobDir, 'checkpoints', 'ckpt'), join(jobDir, 'work', 'mine.txt')]);
+  });
+
+  it('serves no file but the job\'s own log when the job swaps its output.log for a symlink to the admin token', async () => {
+    const token = join(home, 'token');
+    const adminToken = readFileSync(token, 'utf8').trim();
+    const task = `resources: {infra: slurm/hpc}\nrun: echo before; ln -sfn ${token} "$(cd .. && pwd)/attempt-1/output.log" && echo swapped\n`;
+    const { id } = await alice.submit({ task });
+    await waitForJob(alice, id!, isEnded, 90_000);
+    const answer = await alice.logs(id!).then((l) => l.text, (e: unknown) => e);
+    // Either a clear refusal or the job's own bytes; never the token.
+    expect(JSON.stringify(answer)).not.toContain(adminToken);
+    if (typeof answer !== 'string') expect(answer).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/output\.log/) });
+  });
+
+  it("cannot plant the next attempt's folder for the root server to write into", async () => {
+    const target = join(sharedDir(), 'planted');
+    execFileSync('mkdir', ['-p', target]);
+    chmodSync(target, 0o777);
+    const task = [
+      'resources: {infra: slurm/hpc}',
+      'retries: {max: 1, on: [failure]}',
+      'run: |',
+      '  up=$(cd .. && pwd)',
+      `  if [ "$STINT_ATTEMPT" = 1 ]; then if ln -sfn ${target} "$up/attempt-2" 2>/dev/null || mkdir "$up/attempt-2" 2>/dev/null; then echo planted; else echo "cannot plant"; fi; exit 1; fi`,
+      '  echo "second attempt"',
+      '',
+    ].join('\n');
+    const { id } = await alice.submit({ task });
+    const ended = await waitForJob(alice, id!, isEnded, 120_000);
+    expect((await alice.logs(id!, { attempt: 1 })).text).toBe('cannot plant\n');
+    expect(ended.state).toBe('SUCCEEDED');
+    expect((await alice.logs(id!, { attempt: 2 })).text).toBe('second attempt\n');
+    expect(readdirSync(target)).toEqual([]);
+    expect(lstatSync(join(workdir, 'jobs', String(id), 'attempt-2')).isSymbolicLink()).toBe(false);
+  });
+});
