@@ -130,8 +130,9 @@ export class StintClient {
     return this.call('GET', '/api/v1/tokens', TokenListSchema, { query: options });
   }
 
-  revokeToken(id: number) {
-    return this.call('POST', `/api/v1/tokens/${id}/revoke`, RevokeTokenResponseSchema);
+  /** `force`: revoke even the last active admin token (the server refuses it otherwise). */
+  revokeToken(id: number, options: { force?: boolean } = {}) {
+    return this.call('POST', `/api/v1/tokens/${id}/revoke`, RevokeTokenResponseSchema, options.force ? { json: { force: true } } : {});
   }
 
   addProject(name: string) {

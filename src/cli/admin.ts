@@ -126,8 +126,9 @@ function registerTokens(token: Command): void {
     .command('revoke')
     .argument('<id>', 'token id (see `stint admin token list`)')
     .description('revoke a token; it is refused from the next request on')
-    .action(async (id: string) => {
-      const { tokenInfo } = await session().client.revokeToken(parseCount(id, 'token id'));
+    .option('--force', 'revoke it even if it is the last active admin token (no one can then manage users or tokens)')
+    .action(async (id: string, flags: { force?: boolean }) => {
+      const { tokenInfo } = await session().client.revokeToken(parseCount(id, 'token id'), { force: flags.force });
       process.stdout.write(`revoked token ${tokenInfo.id} of ${tokenInfo.user}\n`);
     });
 }

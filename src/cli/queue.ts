@@ -1,8 +1,9 @@
 // `stint queue` (alias `status`): the jobs in the queue, why each pending one waits, and when it
-// should start.
+// should start. Invariant: every job that matches is shown; the list is read page by page
+// (newest first, each page below the lowest id seen), never cut at the server's page size.
 
 import type { Command } from 'commander';
-import { connect } from '../api/client.js';
+import { connect, type StintClient } from '../api/client.js';
 import type { JobView } from '../api/schemas.js';
 import { clientConfig } from '../config.js';
 import { elapsed, paintState, relativeTime, table, type Style } from './format.js';
@@ -16,13 +17,27 @@ export function registerQueue(program: Command): void {
     .option('--json', 'print the jobs as a JSON array')
     .action(async (flags: { all?: boolean; json?: boolean }) => {
       const config = clientConfig();
-      const { jobs } = await connect(config).listJobs({ all: flags.all });
+      const jobs = await allJobs(connect(config), flags.all ?? false);
       if (flags.json) {
         process.stdout.write(JSON.stringify(jobs, null, 2) + '\n');
         return;
       }
       process.stdout.write(renderQueue(jobs, Date.now(), { color: config.color }) + '\n');
     });
+}
+
+const PAGE = 1000;
+
+/** Every matching job, read in pages of 1,000 by id (new submissions cannot shift the pages). */
+async function allJobs(client: StintClient, all: boolean): Promise<JobView[]> {
+  const jobs: JobView[] = [];
+  let before: number | undefined;
+  for (;;) {
+    const page = (await client.listJobs({ all, limit: PAGE, before })).jobs;
+    jobs.push(...page);
+    if (page.length < PAGE) return jobs;
+    before = Math.min(...page.map((j) => j.id));
+  }
 }
 
 export function renderQueue(jobs: readonly JobView[], now: number, style: Style): string {

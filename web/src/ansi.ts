@@ -1,29 +1,41 @@
-// ANSI SGR colour codes in log lines → styled segments. Handles the 8/16 standard colours, bold,
-// dim, italic, underline and resets; other escape sequences (cursor moves, 256/true colour) are
-// removed so they never show as garbage. Each line starts unstyled.
+// ANSI escape sequences in log lines → styled segments. SGR colour codes (the 8/16 standard
+// colours, bold, dim, italic, underline and resets) are rendered; every other sequence is removed
+// so that none shows as raw text: other CSI sequences (cursor moves, 256/true colour), OSC strings
+// (hyperlinks, window titles: ESC ] ... BEL or ESC \\), DCS, SOS, PM and APC strings (ESC P, X, ^,
+// _ ... ESC \\), two-character escapes (ESC c, ESC 7, ESC ( B, ...), their 8-bit C1 forms, and a
+// lone ESC. Invariant: no ESC or C1 control ever reaches the page; each line starts unstyled.
+// Hand-written, not `anser`/`ansi_up`: this session may not add npm packages (engineers share one
+// tree), and the parser is one regular expression with unit tests (test/security/small-ones.test.ts).
 
 export interface Segment {
   text: string;
   classes: string;
 }
 
+// One alternative per kind: CSI (group 1: parameters, group 2: final byte), control strings up to
+// their terminator or the end of the line, two-character escapes, a trailing ESC, C1 controls.
+const SEQUENCE =
+  // eslint-disable-next-line no-control-regex
+  /(?:\x1b\[|\x9b)([0-?]*)[ -/]*([@-~])|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[\s\S]*?(?:\x07|\x1b\\|\x9c|$)|\x1b[ -/]*[0-~]|\x1b$|[\x80-\x9f]/g;
 // eslint-disable-next-line no-control-regex
-const ESCAPE = /\x1b\[([0-9;?]*)([A-Za-z])/g;
+const LONE_ESC = /\x1b/g;
 
 export function parseAnsi(line: string): Segment[] {
-  if (!line.includes('\x1b')) return [{ text: line, classes: '' }];
+  // eslint-disable-next-line no-control-regex
+  if (!/[\x1b\x80-\x9f]/.test(line)) return [{ text: line, classes: '' }];
   const segments: Segment[] = [];
   let state = { fg: '', bg: '', bold: false, dim: false, italic: false, underline: false };
   let last = 0;
-  const push = (text: string) => {
+  const push = (raw: string) => {
+    const text = raw.replace(LONE_ESC, '');
     if (!text) return;
     const c = [state.fg && `fg-${state.fg}`, state.bg && `bg-${state.bg}`, state.bold && 'b', state.dim && 'dim', state.italic && 'i', state.underline && 'u'].filter(Boolean).join(' ');
     segments.push({ text, classes: c });
   };
-  for (const match of line.matchAll(ESCAPE)) {
+  for (const match of line.matchAll(SEQUENCE)) {
     push(line.slice(last, match.index));
     last = match.index + match[0].length;
-    if (match[2] !== 'm') continue;
+    if (match[2] !== 'm' || !/^[0-9;]*$/.test(match[1]!)) continue;
     const codes = (match[1] || '0').split(';').map(Number);
     for (let i = 0; i < codes.length; i++) {
       const code = codes[i]!;
@@ -44,11 +56,11 @@ export function parseAnsi(line: string): Segment[] {
       else if (code === 38 || code === 48) i += codes[i + 1] === 5 ? 2 : 4; // 256 / true colour: skipped
     }
   }
-  push(line.slice(last).replace(/\x1b/g, ''));
+  push(line.slice(last));
   return segments;
 }
 
 /** The line without escape sequences (for search and download). */
 export function stripAnsi(line: string): string {
-  return line.replace(ESCAPE, '');
+  return line.replace(SEQUENCE, '').replace(LONE_ESC, '');
 }

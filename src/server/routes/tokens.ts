@@ -1,10 +1,13 @@
 // Token routes for every user: who am I, create a token (for oneself; admins for anyone), list
 // tokens, revoke one. Invariants: a plain token is in the create answer only; a revoke empties
 // the token cache before answering, so the revoked token is refused from the next request on;
-// every create and revoke is in the audit log (id and label, never the token).
+// every create and revoke is in the audit log (id and label, never the token); a revoke that
+// would leave no active token of any admin (the lab locked out until someone edits the token
+// file) is refused unless the request says `force: true` (`stint admin token revoke --force`).
 
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import {
   CreateTokenRequestSchema,
   CreateTokenResponseSchema,
@@ -23,6 +26,7 @@ import { callerOf, hashToken, newToken, type Authenticator } from '../auth.js';
 import type { ServerResources } from '../resources.js';
 
 const errors = { 400: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema };
+const RevokeTokenRequestSchema = z.object({ force: z.boolean().optional().describe('revoke even the last active admin token (locks every admin out)') }).nullish();
 
 export function registerTokenRoutes(app: FastifyInstance, res: ServerResources, auth: Authenticator): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -63,15 +67,28 @@ export function registerTokenRoutes(app: FastifyInstance, res: ServerResources, 
   });
 
   api.post('/api/v1/tokens/:id/revoke', {
-    schema: { summary: 'Revoke a token (yours; admins: anyone\'s); refused from the next request on', params: TokenParamsSchema, response: { 200: RevokeTokenResponseSchema, ...errors } },
+    schema: { summary: 'Revoke a token (yours; admins: anyone\'s); refused from the next request on; the last active admin token only with force', params: TokenParamsSchema, body: RevokeTokenRequestSchema, response: { 200: RevokeTokenResponseSchema, ...errors } },
   }, async (request) => {
     const caller = callerOf(request);
     const token = await users.getToken(request.params.id);
     if (!token) throw new StintError('NOT_FOUND', `token ${request.params.id} does not exist`, { id: request.params.id });
     assertCanManageTokens(caller, token.userName);
+    if (token.revokedAt === null && !request.body?.force && (await isLastAdminToken(users, token.id, token.userId))) {
+      throw new StintError('CONFLICT', `token ${token.id} is the last active admin token: once it is revoked no one can manage users or tokens until someone with the server's account edits $STINT_HOME/token. Create another admin token first (stint admin token create), or repeat with --force to revoke it anyway`, { id: token.id, rule: 'last active admin token', accepted: 'force: true (stint admin token revoke --force)' });
+    }
     const revoked = (await users.revokeToken(token.id, res.clock.now()))!;
     auth.forget();
     if (token.revokedAt === null) await recordAudit(deps, caller, 'token.revoke', `token/${token.id}`, { user: token.userName, label: token.label });
     return { tokenInfo: tokenView(revoked) };
   });
+}
+
+/** Whether revoking token `id` (of user `userId`) leaves no active token of any admin. */
+async function isLastAdminToken(users: ServerResources['store']['users'], id: number, userId: number): Promise<boolean> {
+  const admins = (await users.listUsers()).filter((u) => u.role === 'admin' && u.removedAt === null);
+  if (!admins.some((u) => u.id === userId)) return false;
+  for (const admin of admins) {
+    if ((await users.listTokens(admin.id)).some((t) => t.revokedAt === null && t.id !== id)) return false;
+  }
+  return true;
 }
