@@ -16,10 +16,12 @@ export const PRIVILEGED_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
  * What the job's own shell runs: load the environment from fd 3 (env.sh), then `cd` to the
- * workdir, then setup (fd 4) in a subshell, then run (fd 5). A task that mentions `trap` runs in a
- * nested subshell (STINT_ISOLATE_RUN) so the launcher's traps stay in place.
+ * workdir, then setup (fd 4) in a subshell, then run (fd 5). Fatal signals become exits 128+N; a
+ * task that mentions `trap` runs in a nested subshell (STINT_ISOLATE_RUN) so these traps stay in
+ * place and the shell waits for it.
  */
-export const JOB_SHELL = `IFS= read -r -d '' __stint_env <&3; IFS= read -r -d '' __stint_setup <&4; IFS= read -r -d '' __stint_run <&5
+export const JOB_SHELL = `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
+IFS= read -r -d '' __stint_env <&3; IFS= read -r -d '' __stint_setup <&4; IFS= read -r -d '' __stint_run <&5
 exec 3<&- 4<&- 5<&-
 eval "$__stint_env" || exit 96
 unset __stint_env
@@ -39,7 +41,8 @@ fi
 // signals turned into exits 128+N). A dropped job's status is recorded by its root subshell after
 // the job's shell ends (128+N when the group was signalled), into the root-owned attempt
 // directory, so neither a `trap ... EXIT` of the user's nor a planted symlink can change where or
-// what it writes. fd 9 is the launcher's report channel; the dropped job never has it.
+// what it writes. fd 9 is the launcher's report channel; the dropped job never has it, nor any
+// other descriptor but 0-2 and the three it reads (bash's own job-control pipe is closed too).
 export const LAUNCHER = `set -m
 umask 077
 __stint_job=$1
@@ -53,7 +56,6 @@ while IFS=' ' read -r uid gid dir; do
         readonly __stint_exit="$dir/exit" __stint_dir="$dir"
         unset uid gid dir pid
         trap 'code=$?; echo "$code" >"$__stint_exit"; echo "exited $__stint_dir" >&9' EXIT
-        trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
         umask 022
         eval "$__stint_job"
       ) >>"$dir/output.log" 2>&1 </dev/null &
@@ -61,6 +63,10 @@ while IFS=' ' read -r uid gid dir; do
       (
         sig=
         trap 'sig=129' HUP; trap 'sig=130' INT; trap 'sig=143' TERM
+        for fd in /proc/$BASHPID/fd/*; do
+          fd=\${fd##*/}
+          case $fd in 0|1|2|3|4|5|9) ;; *) eval "exec $fd>&-" ;; esac
+        done
         ${HELPERS.env} -i PATH=${PRIVILEGED_PATH} ${HELPERS.setpriv} --reuid="$uid" --regid="$gid" --init-groups -- ${HELPERS.bash} --norc --noprofile -c "umask 022; $__stint_job" 9>&-
         code=$?
         echo "\${sig:-$code}" >"$dir/exit"
