@@ -42,6 +42,25 @@ describe.runIf(isRoot)('run as the user (server running as root)', () => {
     await expect(s.client.setUnixUser('frank', 'no-such-account-here')).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
   });
 
+  it("cannot override stint's variables, gets its envs and secrets, and records 128+N when cancelled (review row 49)", async () => {
+    const { token } = await s.client.addUser('gail');
+    await s.client.setUnixUser('gail', ACCOUNT);
+    const gail = new StintClient(s.server.url, token);
+    const envs = '{STINT_RUN_AS_UID: "0", STINT_RUN_AS_GID: "0", STINT_WORKDIR: /root, STINT_ATTEMPT_DIR: /tmp, STINT_JOB_DIR: /tmp, MY_ENV: "it\'s $(here)"}';
+    const task = `envs: ${envs}\nsecrets: {MY_KEY: k-1}\nsetup: echo setup-first\nrun: |\n  id -u; pwd; echo "$STINT_ATTEMPT_DIR $STINT_JOB_DIR"; echo "$MY_ENV $MY_KEY"\n  trap 'echo bye' EXIT; sleep 60\n`;
+    const { id } = await gail.submit({ task });
+    const uid = execFileSync('id', ['-u', ACCOUNT], { encoding: 'utf8' }).trim();
+    const deadline = Date.now() + 20_000;
+    while (!(await gail.logs(id!)).text.includes('k-1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await gail.cancel(id!);
+    const ended = await waitForJob(gail, id!, isEnded);
+    const [setup, user, cwd, dirs, values, bye] = (await gail.logs(id!)).text.split('\n');
+    expect([setup, user, values, bye]).toEqual(['setup-first', uid, "it's $(here) k-1", 'bye']);
+    expect(cwd).toMatch(new RegExp(`/jobs/${id}/work$`));
+    expect(dirs).toMatch(new RegExp(`/jobs/${id}/attempt-1 .*/jobs/${id}$`));
+    expect(ended).toMatchObject({ state: 'CANCELLED', exitCode: 143, signal: 'SIGTERM' });
+  });
+
   it("still runs the server's own user's jobs as that user", async () => {
     const { id } = await s.client.submit({ task: 'run: id -un\n' });
     await waitForJob(s.client, id!, isEnded);
