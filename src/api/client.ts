@@ -53,8 +53,13 @@ export class StintClient {
     private readonly tokenSource = 'the caller',
   ) {}
 
-  submit(request: SubmitRequest) {
-    return this.call('POST', '/api/v1/jobs', SubmitResponseSchema, { json: request });
+  /**
+   * `idempotencyKey` (sent as the Idempotency-Key header): a retry with the same key and request
+   * answers with the job of the first one instead of making a second (see submitWithRetry).
+   */
+  submit(request: SubmitRequest, options: { idempotencyKey?: string } = {}) {
+    const headers = options.idempotencyKey === undefined ? undefined : { 'idempotency-key': quoteKey(options.idempotencyKey) };
+    return this.call('POST', '/api/v1/jobs', SubmitResponseSchema, { json: request, headers });
   }
 
   listJobs(query: ListQuery = {}) {
@@ -195,13 +200,13 @@ export class StintClient {
     method: string,
     path: string,
     schema: S,
-    options: { json?: unknown; raw?: Buffer; contentType?: string; query?: Record<string, unknown> } = {},
+    options: { json?: unknown; raw?: Buffer; contentType?: string; query?: Record<string, unknown>; headers?: Record<string, string> } = {},
   ): Promise<z.infer<S>> {
     const url = new URL(path, this.baseUrl);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...options.headers };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let body: string | Buffer | undefined;
     if (options.json !== undefined) {
@@ -227,6 +232,11 @@ export class StintClient {
     const where = this.token ? `the token from ${this.tokenSource}` : `no token (looked in ${this.tokenSource})`;
     return new StintError(error.code, `${error.message}. The client sent ${where} to ${this.baseUrl}; set STINT_TOKEN, or STINT_HOME to the server's home directory.`, error.details);
   }
+}
+
+/** The key as an RFC 8941 sf-string, the form the Idempotency-Key draft gives the header. */
+function quoteKey(key: string): string {
+  return `"${key.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
 function toError(status: number, payload: unknown): StintError {

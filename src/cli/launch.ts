@@ -1,11 +1,14 @@
 // `stint launch FILE`: snapshot the workdir, submit, then stream the job's output until it ends
-// and exit with its exit code (or, with --detach / --json, print the id and return at once).
+// and exit with its exit code (or, with --detach / --json, print the id and return at once). The
+// submission carries a random Idempotency-Key and is retried with it after connection errors and
+// 502-504 (bounded, with backoff), so a lost answer never makes a second job.
 
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { connect } from '../api/client.js';
+import { newIdempotencyKey, submitWithRetry } from '../api/submit-retry.js';
 import { clientConfig } from '../config.js';
 import { StintError } from '../core/errors.js';
 import { parseTaskFile } from '../core/spec/parse.js';
@@ -51,7 +54,11 @@ async function launch(file: string, flags: LaunchFlags): Promise<number> {
     return result.verdict.ok ? 0 : 2;
   }
   const workdirUpload = await uploadWorkdir(client, text, file, flags);
-  const result = await client.submit({ ...request, workdirUpload });
+  // One key for this invocation: a retry after a lost answer returns the job the first try made.
+  const result = await submitWithRetry(client, { ...request, workdirUpload }, {
+    idempotencyKey: newIdempotencyKey(),
+    onRetry: (error, attempt, delayMs) => process.stderr.write(`stint: no answer to the submission (${error.message}); try ${attempt + 1} in ${(delayMs / 1000).toFixed(1)} s with the same Idempotency-Key\n`),
+  });
   const id = result.id!;
   if (flags.json) {
     process.stdout.write(JSON.stringify({ id }) + '\n');
