@@ -9,7 +9,17 @@ import type { JobDetailView, JobView } from '../api/schemas.js';
 
 export const SECRET_MASK = '<secret>';
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+/** Date's range: ±8.64e15 ms around the epoch. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * An ISO time that never throws: null when there is none, or when it is not a time Date can hold
+ * (an estimate beyond year 275760 is no estimate). Spec bounds keep real values far inside.
+ */
+const iso = (ms: number | null): string | null => (ms === null || !Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS ? null : new Date(ms).toISOString());
+
+/** A time the wire format requires: clamped into Date's range rather than thrown on. */
+const isoAt = (ms: number): string => new Date(Number.isFinite(ms) ? Math.max(-MAX_DATE_MS, Math.min(MAX_DATE_MS, ms)) : 0).toISOString();
 
 /** The spec as clients see it: secret values masked, the parser's source positions left out. */
 export function maskSecrets(spec: TaskSpec): TaskSpec {
@@ -57,7 +67,7 @@ export function jobView(job: JobRow, attempt: AttemptRow | undefined, wait: Wait
     attempt: job.attempt,
     resources: describeResources(job.spec),
     maxRuntimeSeconds: job.spec.maxRuntimeSeconds,
-    submittedAt: iso(job.submittedAt)!,
+    submittedAt: isoAt(job.submittedAt),
     startedAt: iso(job.startedAt),
     endedAt: iso(job.endedAt),
     // A job an engine holds (Slurm PENDING) is STARTING here, with the engine's reason.
@@ -79,13 +89,13 @@ export function jobDetailView(
   return {
     ...jobView(job, current, wait, rank),
     spec: maskSecrets(job.spec) as unknown as Record<string, unknown>,
-    events: events.map((e) => ({ at: iso(e.at)!, from: e.fromState, to: e.toState, reason: e.reason })),
+    events: events.map((e) => ({ at: isoAt(e.at), from: e.fromState, to: e.toState, reason: e.reason })),
     attempts: attempts.map((a) => ({
       attempt: a.attempt,
       backend: a.backend,
       node: a.node,
       gpus: a.gpus,
-      startedAt: iso(a.startedAt)!,
+      startedAt: isoAt(a.startedAt),
       endedAt: iso(a.endedAt),
       exitCode: a.exitCode,
       signal: a.signal,

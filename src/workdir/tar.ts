@@ -3,7 +3,8 @@
 // names, link targets or sizes that do not fit ustar's fields (and GNU long-name entries on read).
 // Invariants: every header is 512 bytes with a valid checksum, data is padded to 512, the archive
 // ends with two zero blocks; the reader rejects a bad checksum or a truncated archive instead of
-// guessing, and reports entry types it does not handle rather than dropping them.
+// guessing, and reports entry types it does not handle rather than dropping them; the streaming
+// reader holds at most one header and one PAX/long-name record (≤ 1 MiB) in memory.
 
 import { StintError } from '../core/errors.js';
 
@@ -202,33 +203,117 @@ function isZeroBlock(block: Buffer): boolean {
   return block.every((byte) => byte === 0);
 }
 
-/** Reads every entry of an uncompressed tar, applying PAX (`x`) and GNU long-name (`L`, `K`) entries. */
-export function* readTar(tar: Buffer): Generator<{ entry: TarEntry; data: Buffer }> {
-  let offset = 0;
-  let overrides: Overrides = {};
-  while (true) {
-    if (offset + BLOCK > tar.length) throw corrupt('it ends before its end-of-archive blocks');
-    const block = tar.subarray(offset, offset + BLOCK);
-    if (isZeroBlock(block)) return;
-    const special = 'xgLK'.includes(String.fromCharCode(block[156] ?? 0));
-    const entry = decodeHeader(block, special ? {} : overrides);
-    const start = offset + BLOCK;
-    const dataSize = entry.type === 'directory' || entry.type === 'symlink' ? 0 : entry.size;
-    if (start + dataSize > tar.length) throw corrupt(`entry ${JSON.stringify(entry.path)} is cut short`);
-    const data = tar.subarray(start, start + dataSize);
-    offset = start + Math.ceil(dataSize / BLOCK) * BLOCK;
-    if (entry.typeflag === 'x' || entry.typeflag === 'g') {
-      if (entry.typeflag === 'x') overrides = { ...overrides, ...paxOverrides(parsePax(data)) };
-      continue;
-    }
-    if (entry.typeflag === 'L' || entry.typeflag === 'K') {
-      const value = data.toString('utf8').replace(/\0.*$/s, '');
-      overrides = entry.typeflag === 'L' ? { ...overrides, path: value } : { ...overrides, linkTarget: value };
-      continue;
-    }
-    overrides = {};
-    yield { entry, data };
+/** What the streaming reader reports: an entry's header, then its data in one or more slices. */
+export type TarEvent = { type: 'entry'; entry: TarEntry } | { type: 'data'; data: Buffer };
+
+/** PAX and GNU long-name records are held whole; none legitimately comes near this. */
+const MAX_META_BYTES = 1024 * 1024;
+
+/**
+ * Reads a tar from chunks of any size, holding at most one header block (and one PAX or long-name
+ * record) at a time, so an archive of any length is read in constant memory. PAX (`x`) and GNU
+ * long-name (`L`, `K`) entries are applied to the entry after them; global PAX headers are skipped.
+ */
+export class TarStreamReader {
+  private header: Buffer[] = [];
+  private headerBytes = 0;
+  private dataLeft = 0;
+  private padLeft = 0;
+  private meta: { typeflag: string; chunks: Buffer[] } | null = null;
+  private overrides: Overrides = {};
+  private current = '';
+  private ended = false;
+
+  /** True once the end-of-archive blocks were read. */
+  get done(): boolean {
+    return this.ended;
   }
+
+  /** The events found in `chunk`; bytes after the end-of-archive blocks are ignored. */
+  *push(chunk: Buffer): Generator<TarEvent> {
+    let offset = 0;
+    while (offset < chunk.length && !this.ended) {
+      if (this.dataLeft > 0) {
+        const data = chunk.subarray(offset, offset + Math.min(this.dataLeft, chunk.length - offset));
+        offset += data.length;
+        this.dataLeft -= data.length;
+        if (this.meta) this.meta.chunks.push(data);
+        else yield { type: 'data', data };
+        if (this.dataLeft === 0 && this.meta) this.applyMeta();
+        continue;
+      }
+      if (this.padLeft > 0) {
+        const skip = Math.min(this.padLeft, chunk.length - offset);
+        offset += skip;
+        this.padLeft -= skip;
+        continue;
+      }
+      const part = chunk.subarray(offset, offset + Math.min(BLOCK - this.headerBytes, chunk.length - offset));
+      offset += part.length;
+      this.header.push(part);
+      this.headerBytes += part.length;
+      if (this.headerBytes < BLOCK) continue;
+      const entry = this.readHeader(Buffer.concat(this.header, BLOCK));
+      this.header = [];
+      this.headerBytes = 0;
+      if (entry) yield { type: 'entry', entry };
+    }
+  }
+
+  /** Throws unless the end-of-archive blocks were seen. */
+  finish(): void {
+    if (this.ended) return;
+    if (this.dataLeft > 0) throw corrupt(`entry ${JSON.stringify(this.current)} is cut short`);
+    throw corrupt('it ends before its end-of-archive blocks');
+  }
+
+  private readHeader(block: Buffer): TarEntry | null {
+    if (isZeroBlock(block)) {
+      this.ended = true;
+      return null;
+    }
+    const special = 'xgLK'.includes(String.fromCharCode(block[156] ?? 0));
+    const entry = decodeHeader(block, special ? {} : this.overrides);
+    const dataSize = entry.type === 'directory' || entry.type === 'symlink' ? 0 : entry.size;
+    this.dataLeft = dataSize;
+    this.padLeft = (BLOCK - (dataSize % BLOCK)) % BLOCK;
+    this.current = entry.path;
+    if (!special) {
+      this.overrides = {};
+      return entry;
+    }
+    if (dataSize > MAX_META_BYTES) throw corrupt(`a ${entry.typeflag} header record holds ${dataSize} bytes; at most ${MAX_META_BYTES} are read`);
+    this.meta = { typeflag: entry.typeflag, chunks: [] };
+    if (dataSize === 0) this.applyMeta();
+    return null;
+  }
+
+  private applyMeta(): void {
+    const { typeflag, chunks } = this.meta!;
+    this.meta = null;
+    const data = Buffer.concat(chunks);
+    if (typeflag === 'x') this.overrides = { ...this.overrides, ...paxOverrides(parsePax(data)) };
+    if (typeflag === 'L' || typeflag === 'K') {
+      const value = data.toString('utf8').replace(/\0.*$/s, '');
+      this.overrides = typeflag === 'L' ? { ...this.overrides, path: value } : { ...this.overrides, linkTarget: value };
+    }
+  }
+}
+
+/** Reads every entry of an uncompressed tar held in memory (small archives and tests). */
+export function* readTar(tar: Buffer): Generator<{ entry: TarEntry; data: Buffer }> {
+  const reader = new TarStreamReader();
+  let current: { entry: TarEntry; chunks: Buffer[] } | null = null;
+  for (const event of reader.push(tar)) {
+    if (event.type === 'data') {
+      current?.chunks.push(event.data);
+      continue;
+    }
+    if (current) yield { entry: current.entry, data: Buffer.concat(current.chunks) };
+    current = { entry: event.entry, chunks: [] };
+  }
+  reader.finish();
+  if (current) yield { entry: current.entry, data: Buffer.concat(current.chunks) };
 }
 
 function paxOverrides(fields: Map<string, string>): Overrides {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StintError } from '../core/errors.js';
-import { unpackWorkdir } from './unpack.js';
+import { checkArchive, unpackWorkdir } from './unpack.js';
 
 let tmp: string;
 beforeEach(async () => {
@@ -129,5 +129,36 @@ describe('unpackWorkdir on damaged input', () => {
 
   it('accepts an archive holding only the root directory entry', async () => {
     expect(await unpackWorkdir(handMadeTar([{ name: './', type: '5' }]), path.join(tmp, 'd'))).toEqual({ files: 0 });
+  });
+});
+
+describe('unpackWorkdir within its limits', () => {
+  const limits = { maxUnpackedBytes: 1024 * 1024, maxEntries: 10, maxDepth: 4 };
+
+  it('stops a gzip stream that unpacks past maxUnpackedBytes, writing nothing', async () => {
+    const bomb = handMadeTar([{ name: 'zeros', type: '0', data: '\0'.repeat(2 * 1024 * 1024) }]);
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const error = await checkArchive(bomb, limits).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'WORKDIR_TOO_LARGE', message: expect.stringMatching(/unpacks to more than 1 MiB; at most 1 MiB/) });
+    await expect(unpackWorkdir(bomb, path.join(tmp, 'bomb'), limits)).rejects.toMatchObject({ code: 'WORKDIR_TOO_LARGE' });
+    await expect(lstat(path.join(tmp, 'bomb'))).rejects.toThrow();
+  });
+
+  it('refuses more entries than maxEntries and paths deeper than maxDepth, naming the entry', async () => {
+    const many = handMadeTar(Array.from({ length: 11 }, (_, i) => ({ name: `f${i}`, type: '0', data: 'x' })));
+    await expect(checkArchive(many, limits)).rejects.toMatchObject({ code: 'WORKDIR_TOO_LARGE', message: expect.stringMatching(/more than 10 entries/) });
+    const deep = handMadeTar([{ name: 'a/b/c/d/e.txt', type: '0', data: 'x' }]);
+    await expect(checkArchive(deep, limits)).rejects.toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringMatching(/"a\/b\/c\/d\/e.txt" is 5 directories deep; at most 4/) });
+  });
+
+  it('streams a file larger than one chunk intact, and summarises the archive', async () => {
+    const data = Array.from({ length: 300_000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+    const archive = handMadeTar([{ name: 'big.txt', type: '0', data }, { name: 'small.txt', type: '0', data: 'ok' }]);
+    expect(await checkArchive(archive)).toEqual({ entries: 2, dataBytes: 300_002 });
+    const archivePath = path.join(tmp, 'a.tar.gz');
+    await writeFile(archivePath, archive);
+    await unpackWorkdir(archivePath, path.join(tmp, 'out'));
+    expect(await readFile(path.join(tmp, 'out', 'big.txt'), 'utf8')).toBe(data);
+    expect(await readFile(path.join(tmp, 'out', 'small.txt'), 'utf8')).toBe('ok');
   });
 });

@@ -5,20 +5,44 @@
 // segments, links pointing out of the tree, or types other than file/directory/symlink are
 // refused with INVALID_REQUEST naming the entry; a file is never written through an existing
 // symlink; permission bits are kept except setuid/setgid/sticky.
+// Bounds: the archive is streamed (gunzip and tar read chunk by chunk, never whole in memory) and
+// refused once it unpacks to more than UNPACK_LIMITS.maxUnpackedBytes, holds more entries than
+// maxEntries, or nests a path deeper than maxDepth. checkArchive applies every check without
+// writing, so the upload route refuses a hostile archive before any job depends on it.
 
-import { chmod, lstat, mkdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { chmod, lstat, mkdir, open, realpath, rm, symlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { StintError } from '../core/errors.js';
 import { isInside, isSafeEntryPath, isSafeLink, isSafeLinkShape } from './safe-paths.js';
-import { readTar, type TarEntry } from './tar.js';
-
-const gunzipAsync = promisify(gunzip);
+import { TarStreamReader, type TarEntry } from './tar.js';
 
 export interface UnpackedWorkdir {
   /** Regular files and symlinks written (directories not counted). */
   files: number;
+}
+
+export interface UnpackLimits {
+  /** Bytes of tar (headers and data) the gzip stream may expand to. */
+  maxUnpackedBytes: number;
+  maxEntries: number;
+  /** Path segments of one entry. */
+  maxDepth: number;
+}
+
+/**
+ * 512 MiB is five times the 100 MiB upload cap (source code compresses about 4:1); a workdir is
+ * code and configs, data belongs on mounts. The same limits hold at upload and at launch, so an
+ * archive accepted at upload always unpacks.
+ */
+export const UNPACK_LIMITS: Readonly<UnpackLimits> = Object.freeze({ maxUnpackedBytes: 512 * 1024 * 1024, maxEntries: 100_000, maxDepth: 64 });
+
+export interface ArchiveSummary {
+  entries: number;
+  /** Bytes of file data the archive holds. */
+  dataBytes: number;
 }
 
 function refuse(entry: string, reason: string): StintError {
@@ -28,14 +52,46 @@ function refuse(entry: string, reason: string): StintError {
   });
 }
 
-async function tarBytes(archive: Buffer | string): Promise<Buffer> {
-  const bytes = typeof archive === 'string' ? await readFile(archive) : archive;
-  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+function tooLarge(what: string, limit: string): StintError {
+  return new StintError('WORKDIR_TOO_LARGE', `the workdir archive ${what}; at most ${limit} is accepted (keep data out of the workdir: use file_mounts or volumes)`, { limit });
+}
+
+async function isGzip(archive: Buffer | string): Promise<boolean> {
+  if (typeof archive !== 'string') return archive[0] === 0x1f && archive[1] === 0x8b;
+  const handle = await open(archive, 'r');
   try {
-    return await gunzipAsync(bytes);
-  } catch (error) {
-    throw new StintError('INVALID_REQUEST', 'the workdir archive is not valid gzip', {}, { cause: error });
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+  } finally {
+    await handle.close();
   }
+}
+
+/** The archive as tar bytes, chunk by chunk: gunzipped when it is gzip, counted against the cap. */
+async function* tarChunks(archive: Buffer | string, limits: UnpackLimits): AsyncGenerator<Buffer> {
+  const gzipped = await isGzip(archive);
+  const source = typeof archive === 'string' ? createReadStream(archive) : Readable.from([archive]);
+  const gunzip = gzipped ? createGunzip() : null;
+  if (gunzip) source.on('error', (error: Error) => gunzip.destroy(error)).pipe(gunzip);
+  const stream = gunzip ?? source;
+  let total = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > limits.maxUnpackedBytes) throw tooLarge(`unpacks to more than ${mib(limits.maxUnpackedBytes)}`, mib(limits.maxUnpackedBytes));
+      yield chunk;
+    }
+  } catch (error) {
+    if (error instanceof StintError) throw error;
+    throw new StintError('INVALID_REQUEST', 'the workdir archive is not valid gzip', {}, { cause: error });
+  } finally {
+    stream.destroy();
+    source.destroy();
+  }
+}
+
+function mib(bytes: number): string {
+  return `${Math.round(bytes / 1024 / 1024)} MiB`;
 }
 
 /** `./a/b` → `a/b`; `.` and `./` → '' (the root itself). */
@@ -47,9 +103,11 @@ function normalizeEntryPath(entryPath: string): string {
 const ARCHIVE_ROOT = path.resolve('/stint-archive-root');
 
 /** Checks everything that can be checked without touching the disk. */
-function checkEntry(entry: TarEntry, entryPath: string): void {
+function checkEntry(entry: TarEntry, entryPath: string, limits: UnpackLimits): void {
   if (entry.type === 'other') throw refuse(entry.path, `has tar type ${JSON.stringify(entry.typeflag)}; only files, directories and symlinks are accepted`);
   if (entryPath === '' && entry.type === 'directory') return;
+  const depth = entryPath.split('/').length;
+  if (depth > limits.maxDepth) throw refuse(entry.path.slice(0, 200), `is ${depth} directories deep; at most ${limits.maxDepth} are accepted`);
   if (!isSafeEntryPath(entryPath)) throw refuse(entry.path, 'has an absolute path or a ".." segment and would land outside the job directory');
   const target = entry.linkTarget ?? '';
   if (entry.type === 'symlink' && !(isSafeLinkShape(target) && isSafeLink(ARCHIVE_ROOT, path.dirname(path.join(ARCHIVE_ROOT, entryPath)), target))) {
@@ -74,7 +132,8 @@ async function clearNonDirectory(dest: string): Promise<boolean> {
   return true;
 }
 
-async function writeEntry(root: string, entry: TarEntry, entryPath: string, data: Buffer): Promise<boolean> {
+/** Creates the entry; a regular file is returned open, for its data to be written as it streams. */
+async function writeEntry(root: string, entry: TarEntry, entryPath: string): Promise<FileHandle | 'written' | 'directory'> {
   const dest = path.join(root, entryPath);
   const parent = await realParent(root, entry, dest);
   const mode = entry.mode & 0o777;
@@ -83,35 +142,83 @@ async function writeEntry(root: string, entry: TarEntry, entryPath: string, data
     if (existing && !existing.isDirectory()) throw refuse(entry.path, 'is a directory where the archive already put a file or symlink');
     if (!existing) await mkdir(dest);
     await chmod(dest, mode | 0o700);
-    return false;
+    return 'directory';
   }
   if (!(await clearNonDirectory(dest))) throw refuse(entry.path, 'is a file where the archive already put a directory');
   if (entry.type === 'symlink') {
     const target = entry.linkTarget ?? '';
     if (!isSafeLink(root, parent, target)) throw refuse(entry.path, `is a symlink to ${JSON.stringify(target)}, which leads outside the job directory`);
     await symlink(target, dest);
-    return true;
+    return 'written';
   }
-  await writeFile(dest, data, { flag: 'wx', mode });
-  await chmod(dest, mode);
-  return true;
+  return open(dest, 'wx', mode);
+}
+
+/**
+ * Reads the whole archive once, as a stream, and applies every check that needs no disk: the caps,
+ * entry types, paths and link targets. Throws WORKDIR_TOO_LARGE (413) or INVALID_REQUEST naming
+ * the entry and why.
+ */
+export async function checkArchive(archive: Buffer | string, limits: UnpackLimits = UNPACK_LIMITS): Promise<ArchiveSummary> {
+  const reader = new TarStreamReader();
+  const summary: ArchiveSummary = { entries: 0, dataBytes: 0 };
+  for await (const chunk of tarChunks(archive, limits)) {
+    for (const event of reader.push(chunk)) {
+      if (event.type === 'data') continue;
+      summary.entries++;
+      if (summary.entries > limits.maxEntries) throw tooLarge(`holds more than ${limits.maxEntries} entries`, `${limits.maxEntries} entries`);
+      checkEntry(event.entry, normalizeEntryPath(event.entry.path), limits);
+      if (event.entry.type === 'file') summary.dataBytes += event.entry.size;
+    }
+    if (reader.done) break;
+  }
+  reader.finish();
+  return summary;
+}
+
+/** Restores the file's mode (umask may have narrowed it) and closes it. */
+async function closeFile(handle: FileHandle, mode: number): Promise<void> {
+  try {
+    await handle.chmod(mode);
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
  * Unpacks a snapshot made by packWorkdir (a Buffer, or the path of a `.tar.gz`; plain tar is
  * accepted too) into `destDir`, creating it if needed. Also reads PAX and GNU long-name entries, so
- * archives from system `tar` work. Throws INVALID_REQUEST on a corrupt archive or an unsafe entry;
- * entries are all checked before the first is written.
+ * archives from system `tar` work. The archive is checked whole (checkArchive) before the first
+ * entry is written, then streamed a second time to write it. Throws INVALID_REQUEST on a corrupt
+ * archive or an unsafe entry, WORKDIR_TOO_LARGE past the limits.
  */
-export async function unpackWorkdir(archive: Buffer | string, destDir: string): Promise<UnpackedWorkdir> {
-  const entries = [...readTar(await tarBytes(archive))].map(({ entry, data }) => ({ entry, data, entryPath: normalizeEntryPath(entry.path) }));
-  for (const { entry, entryPath } of entries) checkEntry(entry, entryPath);
+export async function unpackWorkdir(archive: Buffer | string, destDir: string, limits: UnpackLimits = UNPACK_LIMITS): Promise<UnpackedWorkdir> {
+  await checkArchive(archive, limits);
   await mkdir(destDir, { recursive: true });
   const root = await realpath(destDir);
+  const reader = new TarStreamReader();
   let files = 0;
-  for (const { entry, entryPath, data } of entries) {
-    if (entryPath === '') continue;
-    if (await writeEntry(root, entry, entryPath, data)) files++;
+  let file: { handle: FileHandle; mode: number } | null = null;
+  try {
+    for await (const chunk of tarChunks(archive, limits)) {
+      for (const event of reader.push(chunk)) {
+        if (event.type === 'data') {
+          if (file) await file.handle.write(event.data);
+          continue;
+        }
+        if (file) await closeFile(file.handle, file.mode);
+        file = null;
+        const entryPath = normalizeEntryPath(event.entry.path);
+        if (entryPath === '') continue;
+        const written = await writeEntry(root, event.entry, entryPath);
+        if (written !== 'directory') files++;
+        if (typeof written === 'object') file = { handle: written, mode: event.entry.mode & 0o777 };
+      }
+      if (reader.done) break;
+    }
+    reader.finish();
+  } finally {
+    if (file) await closeFile(file.handle, file.mode);
   }
   return { files };
 }

@@ -30,7 +30,7 @@ async function call(method: string, path: string, body?: string | Buffer, conten
   const response = await fetch(s.url + path, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
-    body,
+    body: typeof body === 'string' || body === undefined ? body : new Uint8Array(body),
     signal: AbortSignal.timeout(20_000),
   });
   const text = await response.text();
@@ -68,9 +68,10 @@ describe('hostile YAML (H2)', () => {
     await expectHealthy();
   }, 30_000);
 
-  it('#98: 300,000 unknown keys (3.3 MB) are refused by the size limit', async () => {
+  it('#98: 300,000 unknown keys (3.3 MB) are refused by the JSON body limit, 150,000 (1.6 MB) by the task size limit', async () => {
     const task = Array.from({ length: 300_000 }, (_, i) => `k${i}: 1`).join('\n');
-    expectRefusal(await dryRun(task), 400, 'INVALID_SPEC', /KiB.*at most 256 KiB/);
+    expectRefusal(await dryRun(task), 413, 'WORKDIR_TOO_LARGE', /body too large/);
+    expectRefusal(await dryRun(task.slice(0, task.length / 2)), 400, 'INVALID_SPEC', /KiB; at most 256 KiB/);
     await expectHealthy();
   }, 30_000);
 
@@ -225,7 +226,7 @@ describe('body limits per route (L7 #91)', () => {
       const result = await sendLarge(path, 90 * 1024 * 1024);
       expect(result.status, result.body).toBeGreaterThanOrEqual(400);
       expect(result.status).toBeLessThan(500);
-      expect(JSON.parse(result.body)).toMatchObject({ code: expect.any(String), message: expect.stringMatching(/octet-stream/) });
+      expect(JSON.parse(result.body)).toMatchObject({ code: expect.any(String), message: expect.stringMatching(/Unsupported Media Type|octet-stream/) });
     }
     expect(peakRssMb() - before).toBeLessThan(60);
     await expectHealthy();

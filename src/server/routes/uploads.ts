@@ -1,39 +1,57 @@
 // Upload route: a workdir snapshot (gzipped tar) stored under its SHA-256, so a job can refer to it
 // and identical snapshots are kept once. Only users who may submit may upload (not viewers).
+// Invariants: the gzip/octet-stream body parser and its maxUploadBytes limit exist only in this
+// route's own plugin scope, so every other route refuses such a body before reading it; an archive
+// is streamed through checkArchive (caps on unpacked bytes, entries and depth; every entry's path,
+// type and link target) before it is stored, so a hostile or fake archive is refused at upload with
+// the entry and the reason, never at launch after GPUs are taken; uploads are 0600 files in a 0700
+// `uploads/` directory created by the server.
 
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { StintError } from '../../core/errors.js';
 import { ErrorBodySchema, UploadResponseSchema } from '../../api/schemas.js';
+import { checkArchive } from '../../workdir/unpack.js';
 import { assertCanSubmit } from '../access.js';
 import { callerOf } from '../auth.js';
 import type { ServerResources } from '../resources.js';
 
+const NOT_GZIP = 'the upload must be a gzipped tar archive sent as application/gzip';
+
 export function registerUploadRoutes(app: FastifyInstance, res: ServerResources): void {
-  app.addContentTypeParser(['application/gzip', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: res.maxUploadBytes }, (_req, body, done) => done(null, body));
-  app.withTypeProvider<ZodTypeProvider>().post('/api/v1/uploads', {
-    bodyLimit: res.maxUploadBytes,
-    schema: { summary: 'Upload a workdir snapshot (application/gzip tar)', response: { 201: UploadResponseSchema, 400: ErrorBodySchema, 403: ErrorBodySchema, 413: ErrorBodySchema } },
-    // Refused before the body is read: a viewer's upload is not received at all.
-    onRequest: async (request) => assertCanSubmit(callerOf(request)),
-  }, async (request, reply) => {
-    const body = request.body;
-    if (!Buffer.isBuffer(body) || body.length < 2 || body[0] !== 0x1f || body[1] !== 0x8b) {
-      throw new StintError('INVALID_REQUEST', 'the upload must be a gzipped tar archive sent as application/gzip', { field: 'body' });
-    }
-    const id = createHash('sha256').update(body).digest('hex');
-    const path = join(res.uploadsDir, `${id}.tar.gz`);
-    if (!existsSync(path)) {
-      await mkdir(res.uploadsDir, { recursive: true });
-      const temp = `${path}.${process.pid}.tmp`;
-      await writeFile(temp, body);
-      await rename(temp, path);
-    }
-    void reply.status(201);
-    return { id, bytes: body.length };
+  // A plugin of its own: the parser below does not leak to the JSON routes.
+  void app.register(async (scope) => {
+    scope.addContentTypeParser(['application/gzip', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: res.maxUploadBytes }, (_req, body, done) => done(null, body));
+    scope.withTypeProvider<ZodTypeProvider>().post('/api/v1/uploads', {
+      bodyLimit: res.maxUploadBytes,
+      schema: { summary: 'Upload a workdir snapshot (application/gzip tar)', response: { 201: UploadResponseSchema, 400: ErrorBodySchema, 403: ErrorBodySchema, 413: ErrorBodySchema } },
+      // Refused before the body is read: a viewer's upload is not received at all.
+      onRequest: async (request) => assertCanSubmit(callerOf(request)),
+    }, async (request, reply) => {
+      const body = request.body;
+      if (!Buffer.isBuffer(body) || body.length < 2 || body[0] !== 0x1f || body[1] !== 0x8b) {
+        throw new StintError('INVALID_REQUEST', NOT_GZIP, { field: 'body' });
+      }
+      await checkArchive(body);
+      const id = createHash('sha256').update(body).digest('hex');
+      await store(res.uploadsDir, id, body);
+      void reply.status(201);
+      return { id, bytes: body.length };
+    });
   });
+}
+
+/** Writes the archive 0600 into a 0700 directory, atomically; an existing copy is kept (same hash). */
+async function store(dir: string, id: string, body: Buffer): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  const path = join(dir, `${id}.tar.gz`);
+  if (existsSync(path)) return chmod(path, 0o600);
+  const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(temp, body, { mode: 0o600, flag: 'wx' });
+  await rename(temp, path);
 }

@@ -1,5 +1,7 @@
 // Usage route: GPU-hours, jobs and queue waits per user or project over a period, for everyone
 // with a valid token (as the queue is); and the same GPU-hours in equal time buckets for charts.
+// Invariant: `since` is refused (400 naming it) unless it lies between the epoch and now, as a
+// duration of at most MAX_SINCE_DAYS or an ISO date, so no time here leaves Date's range.
 
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -11,6 +13,9 @@ import type { ServerResources } from '../resources.js';
 
 const DEFAULT_SINCE = '30d';
 const DEFAULT_BUCKETS = 30;
+/** Ten years back is further than any lab keeps attempts. */
+const MAX_SINCE_DAYS = 3650;
+const SINCE_ACCEPTED = `a duration of at most ${MAX_SINCE_DAYS}d (30d, 12h, 90m) or an ISO date from 1970-01-01 to now (2026-11-01)`;
 
 export function registerUsageRoutes(app: FastifyInstance, res: ServerResources): void {
   app.withTypeProvider<ZodTypeProvider>().get('/api/v1/usage', {
@@ -58,8 +63,9 @@ export function registerUsageRoutes(app: FastifyInstance, res: ServerResources):
 
 function parseSince(text: string, now: number): number {
   const seconds = parseDuration(text);
-  if (seconds !== null) return now - seconds * 1000;
-  const date = Date.parse(text);
-  if (Number.isFinite(date) && /^\d{4}-\d{2}-\d{2}/.test(text)) return date;
-  throw new StintError('INVALID_REQUEST', `since: "${text}" is not a duration (30d, 12h, 90m) or an ISO date (2026-11-01)`, { field: 'since', value: text });
+  if (seconds !== null && seconds <= MAX_SINCE_DAYS * 86400) return now - seconds * 1000;
+  const date = seconds === null && /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isFinite(date) && date >= 0 && date <= now) return date;
+  const shown = text.length > 40 ? `${text.slice(0, 37)}...` : text;
+  throw new StintError('INVALID_REQUEST', `since: "${shown}" is not ${SINCE_ACCEPTED}`, { field: 'since', value: shown, accepted: SINCE_ACCEPTED });
 }
