@@ -22,7 +22,7 @@ import { Authenticator } from './auth.js';
 import { VERSION } from '../version.js';
 
 export async function buildApp(res: ServerResources): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   await app.register(fastifySwagger, {
