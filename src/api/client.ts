@@ -53,6 +53,21 @@ export class StintClient {
     private readonly tokenSource = 'the caller',
   ) {}
 
+  /** Cookie mode, set by `withSession`: no bearer token; the CSRF token on every change. */
+  private session: { csrfToken: string; cookie?: string } | undefined;
+
+  /**
+   * A client of the web UI's cookie session (POST /api/v1/session answered `csrfToken` and set
+   * the httpOnly `stint_session` cookie): no Authorization header, `credentials: 'same-origin'`
+   * (a browser sends the cookie by itself; elsewhere pass it as `cookie`), and X-CSRF-Token on
+   * every call that is not GET/HEAD/OPTIONS.
+   */
+  static withSession(baseUrl: string, session: { csrfToken: string; cookie?: string }): StintClient {
+    const client = new StintClient(baseUrl, undefined, 'the session cookie');
+    client.session = session;
+    return client;
+  }
+
   /**
    * `idempotencyKey` (sent as the Idempotency-Key header): a retry with the same key and request
    * answers with the job of the first one instead of making a second (see submitWithRetry).
@@ -208,6 +223,8 @@ export class StintClient {
     }
     const headers: Record<string, string> = { ...options.headers };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (this.session?.cookie) headers.cookie = this.session.cookie;
+    if (this.session && !['GET', 'HEAD', 'OPTIONS'].includes(method)) headers['x-csrf-token'] = this.session.csrfToken;
     let body: string | Buffer | undefined;
     if (options.json !== undefined) {
       headers['content-type'] = 'application/json';
@@ -218,7 +235,7 @@ export class StintClient {
     }
     let response: Response;
     try {
-      response = await fetch(url, { method, headers, body: body as BodyInit | undefined });
+      response = await fetch(url, { method, headers, body: body as BodyInit | undefined, credentials: 'same-origin' });
     } catch (error) {
       throw new StintError('SERVER_UNREACHABLE', `no stint server answers at ${this.baseUrl}; start one with \`stint server\` or set STINT_URL`, { url: this.baseUrl }, { cause: error });
     }

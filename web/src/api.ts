@@ -1,6 +1,10 @@
-// The browser's client of the stint REST API: a bearer token from the login page on every call,
-// and every non-2xx answer rebuilt as an ApiError carrying the server's {code, message, details}.
-// Wire types come from the shared zod schemas (type-only imports: zod is not bundled).
+// The browser's client of the stint REST API. The session is an httpOnly, SameSite=Strict cookie
+// (`stint_session`) that the server sets when the login page posts the token to /api/v1/session;
+// the token itself is never kept by the page. Invariants: no Authorization header is ever sent;
+// every call that is not GET/HEAD/OPTIONS carries X-CSRF-Token (from the session answer, or from
+// /api/v1/me after a reload); every non-2xx answer is rebuilt as an ApiError carrying the
+// server's {code, message, details}. Wire types come from the shared zod schemas (type-only
+// imports: zod is not bundled).
 
 import type { GpuView, JobDetailView, JobView, LogChunkView, SubmitRequest, SubmitResponse, UsageReport, UsageSeries } from '../../src/api/schemas.js';
 import type { MeView, ProjectView, TokenView, UserView } from '../../src/api/admin-schemas.js';
@@ -48,14 +52,52 @@ type Query = Record<string, string | number | boolean | undefined>;
 /** GET requests sent before React started (see `prefetch`), each used once by the first identical call. */
 export type EarlyRequests = Map<string, Promise<Response>>;
 
-/** Starts GET requests at once, so the first page's data is on its way while the app boots. */
-export function prefetch(token: string, urls: string[]): EarlyRequests {
-  return new Map(urls.map((url) => [url, fetch(url, { headers: { authorization: `Bearer ${token}` } })]));
+/** Starts GET requests at once (the cookie goes with them), so the first page's data is on its way while the app boots. */
+export function prefetch(urls: string[]): EarlyRequests {
+  return new Map(urls.map((url) => [url, fetch(url, { credentials: 'same-origin' })]));
+}
+
+/** The caller, as /api/v1/me and /api/v1/session answer: with the session's CSRF token. */
+export type SessionMe = MeView & { csrfToken: string };
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Exchanges a pasted API token for the session cookie; the answer's CSRF token goes on every change. */
+export async function openSession(token: string): Promise<SessionMe> {
+  const answer = await request<{ csrfToken: string; me: MeView }>('POST', '/api/v1/session', null, { json: { token } });
+  return { ...answer.me, csrfToken: answer.csrfToken };
+}
+
+/** The session the cookie carries, or null when there is none (or it ended). */
+export async function currentSession(early?: EarlyRequests): Promise<SessionMe | null> {
+  try {
+    const sent = early?.get('/api/v1/me');
+    early?.delete('/api/v1/me');
+    return await request<SessionMe>('GET', '/api/v1/me', null, {}, sent);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
+
+async function request<T>(method: string, url: string, csrfToken: string | null, options: { json?: unknown; signal?: AbortSignal }, sent?: Promise<Response>): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (options.json !== undefined) headers['content-type'] = 'application/json';
+  if (csrfToken && !SAFE_METHODS.has(method)) headers['x-csrf-token'] = csrfToken;
+  const response = await (sent ??
+    fetch(url, { method, headers, credentials: 'same-origin', body: options.json !== undefined ? JSON.stringify(options.json) : undefined, signal: options.signal }));
+  const text = await response.text();
+  const body: unknown = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    const e = (body ?? {}) as { code?: string; message?: string; details?: ErrorDetails };
+    throw new ApiError(e.code ?? 'HTTP_' + response.status, e.message ?? response.statusText, e.details ?? {}, response.status);
+  }
+  return body as T;
 }
 
 export class Api {
   constructor(
-    readonly token: string,
+    private readonly csrfToken: string,
     private readonly onUnauthorized: () => void = () => {},
     private readonly early: EarlyRequests = new Map(),
   ) {}
@@ -64,22 +106,16 @@ export class Api {
     const url = withQuery(path, options.query);
     const sent = method === 'GET' ? this.early.get(url) : undefined;
     if (sent) this.early.delete(url);
-    const response = await (sent ??
-      fetch(url, {
-        method,
-        headers: { authorization: `Bearer ${this.token}`, ...(options.json !== undefined ? { 'content-type': 'application/json' } : {}) },
-        body: options.json !== undefined ? JSON.stringify(options.json) : undefined,
-        signal: options.signal,
-      }));
-    const text = await response.text();
-    const body: unknown = text ? JSON.parse(text) : null;
-    if (!response.ok) {
-      const e = (body ?? {}) as { code?: string; message?: string; details?: ErrorDetails };
-      if (response.status === 401) this.onUnauthorized();
-      throw new ApiError(e.code ?? 'HTTP_' + response.status, e.message ?? response.statusText, e.details ?? {}, response.status);
+    try {
+      return await request<T>(method, url, this.csrfToken, options, sent);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) this.onUnauthorized();
+      throw error;
     }
-    return body as T;
   }
+
+  /** Ends the session: the server forgets it and clears the cookie. */
+  closeSession = () => this.call<unknown>('DELETE', '/api/v1/session');
 
   me = () => this.call<MeView>('GET', '/api/v1/me');
   gpus = () => this.call<{ gpus: GpuView[] }>('GET', '/api/v1/gpus');

@@ -1,6 +1,7 @@
-// Follows a job's log over the server's SSE route with fetch() + ReadableStream (EventSource cannot
-// send the Authorization header). Invariant: `onLog` sees chunks in order, each starting where the
-// previous one ended; `onEnd` is called once, after the last chunk, when the attempt has ended.
+// Follows a job's log over the server's SSE route with fetch() + ReadableStream; the session
+// cookie goes with it (same origin), as it would with EventSource, and a refusal's error body can
+// be read. Invariant: `onLog` sees chunks in order, each starting where the previous one ended;
+// `onEnd` is called once, after the last chunk, when the attempt has ended.
 
 export interface LogEvent {
   text: string;
@@ -24,13 +25,13 @@ export interface StreamHandlers {
 }
 
 /** Opens the stream from `offset`; the returned function closes it. */
-export function followLog(token: string, jobId: number, attempt: number | null, offset: number, handlers: StreamHandlers): () => void {
+export function followLog(jobId: number, attempt: number | null, offset: number, handlers: StreamHandlers): () => void {
   const controller = new AbortController();
   const query = new URLSearchParams({ offset: String(offset) });
   if (attempt !== null) query.set('attempt', String(attempt));
   void (async () => {
     try {
-      const response = await fetch(`/api/v1/jobs/${jobId}/logs/stream?${query}`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+      const response = await fetch(`/api/v1/jobs/${jobId}/logs/stream?${query}`, { credentials: 'same-origin', signal: controller.signal });
       if (!response.ok || !response.body) {
         const body = (await response.json().catch(() => ({}))) as { message?: string };
         handlers.onError(body.message ?? `log stream refused (${response.status})`);

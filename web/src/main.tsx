@@ -1,85 +1,74 @@
-// The web UI's entry: the session (token → /api/v1/me, remembered with the token so a reload
-// renders at once; a refused token logs out), the page frame and the routes. Only Overview and
-// Jobs are in the first bundle; job detail, launch and admin (with uPlot) are chunks loaded when
-// first opened (members never download the admin one).
+// The web UI's entry: the session, the page frame and the routes. The session is an httpOnly
+// cookie the server sets when the login page posts the token (see api.ts); the page keeps only
+// the CSRF token, in memory, and a "signed in" flag (no token, no identity) in localStorage so a
+// reload asks /api/v1/me before React starts and a first visit goes straight to the login page.
+// Only Overview and Jobs are in the first bundle; job detail, launch and admin (with uPlot) are
+// chunks loaded when first opened (members never download the admin one).
 
 import { lazy, StrictMode, Suspense, useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { Api, errorText, jobsUrl, prefetch, type EarlyRequests, type MeView } from './api.js';
+import { Api, currentSession, errorText, jobsUrl, openSession, prefetch, type EarlyRequests, type SessionMe } from './api.js';
 import { Layout } from './components/Layout.js';
 import { JobsPage, listQueryOf } from './pages/Jobs.js';
 import { LoginPage } from './pages/Login.js';
 import { OverviewPage } from './pages/Overview.js';
 import { navigate, useLocation } from './router.js';
-import { SessionContext, TOKEN_KEY, type Session } from './session.js';
+import { SessionContext, SIGNED_IN_KEY, type Session } from './session.js';
 import './styles.css';
 
 const AdminPage = lazy(() => import('./pages/Admin.js'));
 const JobDetailPage = lazy(() => import('./pages/JobDetail.js').then((m) => ({ default: m.JobDetailPage })));
 const LaunchPage = lazy(() => import('./pages/Launch.js').then((m) => ({ default: m.LaunchPage })));
-const ME_KEY = 'stint.me';
-const UNKNOWN_CALLER: MeView = { id: 0, name: '', role: 'viewer', projects: [] };
 
-function cachedMe(token: string | null): MeView | null {
-  try {
-    const saved = JSON.parse(localStorage.getItem(ME_KEY) ?? 'null') as { token: string; me: MeView } | null;
-    return saved && saved.token === token ? saved.me : null;
-  } catch {
-    return null;
-  }
-}
+const HAD_SESSION = localStorage.getItem(SIGNED_IN_KEY) === '1';
 
 /** Requests the landing page needs, sent before React starts (used once, by identical calls). */
-function earlyRequests(token: string | null): EarlyRequests | undefined {
-  if (!token) return undefined;
+function earlyRequests(): EarlyRequests | undefined {
+  if (!HAD_SESSION) return undefined;
   const urls = ['/api/v1/me'];
   if (location.pathname === '/jobs') urls.push(jobsUrl(listQueryOf(new URLSearchParams(location.search))));
-  return prefetch(token, urls);
+  return prefetch(urls);
 }
 
-const START_TOKEN = localStorage.getItem(TOKEN_KEY);
-const EARLY = earlyRequests(START_TOKEN);
+const EARLY = earlyRequests();
 
 function App() {
-  const [token, setToken] = useState<string | null>(() => localStorage.getItem(TOKEN_KEY));
-  // The caller as last seen: pages render at once on a reload, while /me is asked again.
-  const [me, setMe] = useState<MeView | null>(() => cachedMe(token));
+  const [me, setMe] = useState<(SessionMe & { resumed: boolean }) | null>(null);
+  const [checking, setChecking] = useState(HAD_SESSION);
   const [loginError, setLoginError] = useState<string | null>(null);
-  const forget = () => {
-    localStorage.removeItem(TOKEN_KEY);
-    localStorage.removeItem(ME_KEY);
-    setToken(null);
+  const forget = (why: string | null) => {
+    localStorage.removeItem(SIGNED_IN_KEY);
+    setLoginError(why);
     setMe(null);
   };
-  const logout = () => {
-    forget();
+  useEffect(() => {
+    if (!HAD_SESSION) return;
+    currentSession(EARLY).then(
+      (found) => (found ? setMe({ ...found, resumed: true }) : forget(null)),
+      (e: unknown) => forget(errorText(e)),
+    ).finally(() => setChecking(false));
+  }, []);
+  // The requests sent before React started belong to the session found then, never a later one.
+  const api = useMemo(() => (me ? new Api(me.csrfToken, () => forget('Your session ended; sign in again.'), me.resumed ? EARLY : undefined) : null), [me]);
+  const logout = async () => {
+    await api?.closeSession().catch(() => undefined);
+    forget(null);
     navigate('/login');
   };
-  const api = useMemo(() => (token ? new Api(token, logout, token === START_TOKEN ? EARLY : undefined) : null), [token]);
-  useEffect(() => {
-    if (!api) return;
-    api.me().then(
-      (fresh) => {
-        localStorage.setItem(ME_KEY, JSON.stringify({ token: api.token, me: fresh }));
-        setMe(fresh);
-      },
-      (e: unknown) => {
-        setLoginError(errorText(e));
-        forget();
-      },
-    );
-  }, [api]);
-
-  const login = (value: string) => {
+  const login = async (token: string) => {
     setLoginError(null);
-    localStorage.setItem(TOKEN_KEY, value);
-    setToken(value);
-    if (location.pathname === '/login') navigate('/', true);
+    try {
+      const opened = await openSession(token);
+      localStorage.setItem(SIGNED_IN_KEY, '1');
+      setMe({ ...opened, resumed: false });
+      if (location.pathname === '/login') navigate('/', true);
+    } catch (e) {
+      setLoginError(errorText(e));
+    }
   };
-  if (!api) return <LoginPage onLogin={login} error={loginError} />;
-  // Until /me answers (first sign-in), pages render as a viewer would: they fetch their data at
-  // once instead of after that round trip, and grow their buttons when the role is known.
-  const session: Session = { api, me: me ?? UNKNOWN_CALLER, logout };
+  if (checking) return <p className="loading" role="status">Signing in…</p>;
+  if (!api || !me) return <LoginPage onLogin={(token) => void login(token)} error={loginError} />;
+  const session: Session = { api, me, logout: () => void logout() };
   return (
     <SessionContext.Provider value={session}>
       <Layout>

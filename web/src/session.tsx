@@ -1,10 +1,12 @@
-// The logged-in session: the token (kept in localStorage, removed on logout or when the server
-// refuses it) and the caller's identity from /api/v1/me. Every page reads it through useSession().
+// The logged-in session: the API client (cookie session, CSRF token in memory) and the caller's
+// identity from /api/v1/me. The token is never kept by the page. Every page reads it through
+// useSession().
 
 import { createContext, useContext } from 'react';
 import type { Api, MeView } from './api.js';
 
-export const TOKEN_KEY = 'stint.token';
+/** localStorage key holding only '1' while a session cookie is expected: no token, no identity. */
+export const SIGNED_IN_KEY = 'stint.signed-in';
 
 export interface Session {
   api: Api;

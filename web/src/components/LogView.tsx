@@ -84,7 +84,7 @@ export function LogView({ jobId, attempt, live }: { jobId: number; attempt: numb
           return;
         }
         setStatus(placed ? 'live' : 'waiting');
-        close = followLog(api.token, jobId, tail.attempt ?? attempt, placed ? tail.nextOffset : 0, {
+        close = followLog(jobId, tail.attempt ?? attempt, placed ? tail.nextOffset : 0, {
           onLog: (e) => {
             if (e.offset !== store.current.end && store.current.end !== 0) store.current.end = e.offset;
             store.current.append(e.text);

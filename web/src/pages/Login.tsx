@@ -1,5 +1,5 @@
 // Login: paste an API token (from $STINT_HOME/token, `stint admin token create`, or an admin). It is
-// kept in this browser's localStorage until logout.
+// exchanged at once for an httpOnly session cookie (POST /api/v1/session) and never stored.
 
 import { useState, type FormEvent } from 'react';
 
