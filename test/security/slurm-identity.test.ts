@@ -9,8 +9,14 @@ import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, statSync, 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StintClient } from '../../src/api/client.js';
+import { gzipSync } from 'node:zlib';
+import { type AttemptRef, type AttemptStatus, attemptKey, type RunAs } from '../../src/backends/backend.js';
+import { taskSpec, waitForEnd, waitForLog } from '../../src/backends/contract.js';
+import type { SlurmBackend } from '../../src/backends/slurm/backend.js';
+import type { TaskSpec } from '../../src/core/spec/types.js';
+import { TarWriter } from '../../src/workdir/tar.js';
 import { isEnded, serverProcess, tempHome, waitForJob, type ServerProcess } from '../helpers/server.js';
-import { ensureCluster, SLURM_CONF, sharedDir, slurm } from '../slurm/cluster.js';
+import { ensureCluster, SLURM_CONF, sharedDir, slurm, testBackend } from '../slurm/cluster.js';
 
 const ACCOUNT_A = 'stintslurma';
 const ACCOUNT_B = 'stintslurmb';
@@ -146,6 +152,10 @@ describe.runIf(isRoot)('Slurm: one identity per user on a root server', { timeou
     // Either a clear refusal or the job's own bytes; never the token.
     expect(JSON.stringify(answer)).not.toContain(adminToken);
     if (typeof answer !== 'string') expect(answer).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/output\.log/) });
+    // A FIFO in its place must not hang the server's read.
+    const fifo = await alice.submit({ task: 'resources: {infra: slurm/hpc}\nrun: f="$(cd .. && pwd)/attempt-1/output.log"; rm -f "$f"; mkfifo -m 600 "$f"\n' });
+    await waitForJob(alice, fifo.id!, isEnded, 90_000);
+    await expect(alice.logs(fifo.id!)).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/not a regular file/) });
   });
 
   it("cannot plant the next attempt's folder for the root server to write into", async () => {
@@ -170,3 +180,82 @@ describe.runIf(isRoot)('Slurm: one identity per user on a root server', { timeou
     expect(lstatSync(join(workdir, 'jobs', String(id), 'attempt-2')).isSymbolicLink()).toBe(false);
   });
 });
+
+/** The backend itself, launched as the mapped accounts: multi-node, Slurm's own requeue, the workdir snapshot. */
+describe.runIf(isRoot)('Slurm backend: submissions under the job owner\'s account', { timeout: 240_000 }, () => {
+  let backend: SlurmBackend;
+  let asA: RunAs;
+  let nextJobId = 70_000 + Math.floor(Math.random() * 10_000) * 10;
+
+  beforeAll(async () => {
+    ensureCluster();
+    const uid = ensureAccount(ACCOUNT_A);
+    const [, , , gid, , home] = execFileSync('getent', ['passwd', ACCOUNT_A], { encoding: 'utf8' }).trim().split(':');
+    asA = { user: ACCOUNT_A, uid, gid: Number(gid), home: home! };
+    const workdir = sharedDir();
+    chmodSync(workdir, 0o711);
+    backend = await testBackend({ workdir });
+  }, 180_000);
+
+  async function submitAsA(spec: TaskSpec, extra: { secrets?: Record<string, string>; archive?: string } = {}): Promise<AttemptRef> {
+    const jobId = nextJobId++;
+    const launched = await backend.launch({
+      jobId, attempt: 1, name: spec.name, spec, secrets: extra.secrets ?? {}, node: null, gpus: [], workdirArchive: extra.archive ?? null, env: {}, runAs: asA,
+    });
+    return { jobId, attempt: 1, handle: launched.handle };
+  }
+
+  it('says it runs each job under its owner\'s identity (root, no SSH), and why not over SSH', async () => {
+    expect(backend.identity).toEqual({ perUser: true });
+    const overSsh = await testBackend({ ssh: { host: 'login.example', user: 'svc' } });
+    expect(overSsh.identity).toMatchObject({ perUser: false, why: expect.stringMatching(/SSH as the one account svc/) });
+  });
+
+  it('gives every node of a 2-node job its secret and environment, as A, with no file holding it', async () => {
+    const spec = taskSpec('echo "rank=$SKYPILOT_NODE_RANK user=$(id -un) key=$API_KEY path=$PATH mode=$MODE"', { numNodes: 2, envs: { MODE: 'x y' } });
+    const ref = await submitAsA(spec, { secrets: { API_KEY: 'two-node-secret' } });
+    expect((await waitForEnd(backend, ref, 90_000)).exitCode).toBe(0);
+    const log = (await backend.readLog(ref, 0, 1 << 20)).text.split('\n').filter(Boolean).sort();
+    expect(log).toEqual([0, 1].map((r) => expect.stringMatching(new RegExp(`^rank=${r} user=${ACCOUNT_A} key=two-node-secret path=/\\S+ mode=x y$`))));
+  });
+
+  it('unpacks the workdir snapshot as A\'s own files, links included, without following them', async () => {
+    const tar = new TarWriter();
+    tar.directory('src', 0o755, 0);
+    tar.file('src/data.txt', 0o644, 0, Buffer.from('from the snapshot\n'));
+    tar.symlink('data-link', 'src/data.txt', 0);
+    const archive = join(sharedDir(), 'work.tar.gz');
+    writeFileSync(archive, gzipSync(tar.finish()));
+    const ref = await submitAsA(taskSpec('cat data-link; stat -c "%U %a" . src src/data.txt; stat -c %U data-link'), { archive });
+    expect((await waitForEnd(backend, ref, 90_000)).exitCode).toBe(0);
+    expect((await backend.readLog(ref, 0, 1000)).text).toBe(`from the snapshot\n${ACCOUNT_A} 700\n${ACCOUNT_A} 755\n${ACCOUNT_A} 644\n${ACCOUNT_A}\n`);
+  });
+
+  it('requeued by Slurm (node DOWN), the restart runs as A with its secret and logs to its own folder', async () => {
+    const spec = taskSpec('echo "attempt=$STINT_ATTEMPT user=$(id -un) key=$API_KEY"; sleep 300', { retries: { max: 2, on: ['node_failure'], exitCodes: [] } });
+    spec.resources = spec.resources.map((r) => ({ ...r, infra: 'slurm/hpc/second' }));
+    const ref = await submitAsA(spec, { secrets: { API_KEY: 'kept-by-slurm' } });
+    await waitForLog(backend, ref, 'attempt=1', 60_000);
+    try {
+      slurm('scontrol', ['update', 'nodename=n3', 'state=down', 'reason=stint-identity-test']);
+      await waitFor(backend, ref, (s) => (s.restarts ?? 0) >= 1);
+    } finally {
+      slurm('scontrol', ['update', 'nodename=n3', 'state=resume']);
+    }
+    try {
+      const restarted: AttemptRef = { ...ref, attempt: 2 };
+      expect(await waitForLog(backend, restarted, 'attempt=2', 120_000)).toBe(`attempt=2 user=${ACCOUNT_A} key=kept-by-slurm\n`);
+    } finally {
+      await backend.signal(ref, 'SIGKILL');
+    }
+    await waitForEnd(backend, ref, 60_000);
+  }, 300_000);
+});
+
+async function waitFor(backend: SlurmBackend, ref: AttemptRef, ok: (s: AttemptStatus) => boolean): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (!ok((await backend.poll([ref])).get(attemptKey(ref))!)) {
+    if (Date.now() > deadline) throw new Error(`attempt ${attemptKey(ref)} never reached the awaited state`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
