@@ -27,7 +27,13 @@ export const UserViewSchema = z.object({
 });
 export type UserView = z.infer<typeof UserViewSchema>;
 
-export const MeSchema = z.object({ id: z.number().int(), name: z.string(), role: UserRoleSchema, projects: z.array(MembershipSchema) });
+export const MeSchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  role: UserRoleSchema,
+  projects: z.array(MembershipSchema),
+  csrfToken: z.string().optional().describe('only when called with the web session cookie: the X-CSRF-Token for changes (src/api/session-schemas.ts)'),
+});
 export type MeView = z.infer<typeof MeSchema>;
 
 export const AddUserRequestSchema = z.object({ name: UserNameSchema, role: UserRoleSchema.default('member') });

@@ -13,6 +13,10 @@ export const ERROR_HTTP_STATUS = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   QUOTA_EXCEEDED: 429,
+  /** Too many failed authentications from one address, or too many open streams of one user. */
+  RATE_LIMITED: 429,
+  /** A cookie-authenticated change without the session's X-CSRF-Token header. */
+  CSRF: 403,
   /** An Idempotency-Key sent again with a different submission (IETF httpapi-idempotency-key-header). */
   IDEMPOTENCY_KEY_REUSED: 422,
   BACKEND_ERROR: 502,

@@ -7,6 +7,7 @@
 //   submit.member-or-admin                    admin, member (viewers cannot submit or upload)
 //   job.details.owner-or-project-admin        admin, the job's owner, an admin of its project
 //   logs.owner-or-project-admin               same
+//   telemetry.owner-or-project-admin          same
 //   cancel.owner-or-project-admin             same
 //   admin.admin-only                          admin (users, projects, audit)
 //   tokens.self-or-admin                      the token's user, admin
@@ -44,6 +45,7 @@ export const RULES = {
   submit: 'submit.member-or-admin',
   jobDetails: 'job.details.owner-or-project-admin',
   logs: 'logs.owner-or-project-admin',
+  telemetry: 'telemetry.owner-or-project-admin',
   cancel: 'cancel.owner-or-project-admin',
   admin: 'admin.admin-only',
   tokens: 'tokens.self-or-admin',
@@ -71,6 +73,10 @@ export function canSeeJobDetails(caller: Caller, job: JobOwnership): boolean {
 
 export function assertCanReadLogs(caller: Caller, job: JobOwnership): Grant {
   return assertJobGrant(caller, job, RULES.logs, 'read the logs of');
+}
+
+export function assertCanReadTelemetry(caller: Caller, job: JobOwnership): Grant {
+  return assertJobGrant(caller, job, RULES.telemetry, 'read the GPU telemetry of');
 }
 
 export function assertCanCancel(caller: Caller, job: JobOwnership): Grant {

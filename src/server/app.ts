@@ -1,9 +1,11 @@
 // The HTTP application: Fastify with the zod schemas of src/api as validators and as the source of
-// the OpenAPI document, token authentication on /api/v1 (every call resolves its bearer token to a
-// user, attached as request.user; see auth.ts), and one error handler that turns every failure
-// into {code, message, details}: a StintError keeps its code, a schema failure names the field,
-// anything unexpected is a 500 INTERNAL without a stack trace.
+// the OpenAPI document, authentication decided on the matched route (deny by default, see
+// route-access.ts: a bearer token or the web session's cookie resolves to a user, attached as
+// request.user; see auth.ts), and one error handler that turns every failure into
+// {code, message, details}: a StintError keeps its code (and a RATE_LIMITED one sets Retry-After),
+// a schema failure names the field, anything unexpected is a 500 INTERNAL without a stack trace.
 
+import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -19,6 +21,8 @@ import { registerTokenRoutes } from './routes/tokens.js';
 import { registerLogStreamRoutes } from './routes/log-stream.js';
 import { registerUiRoutes } from './routes/ui.js';
 import { Authenticator } from './auth.js';
+import { guardRoutes } from './route-access.js';
+import { registerSessionRoutes } from './routes/session.js';
 import { VERSION } from '../version.js';
 
 export async function buildApp(res: ServerResources): Promise<FastifyInstance> {
@@ -36,6 +40,7 @@ export async function buildApp(res: ServerResources): Promise<FastifyInstance> {
   app.setErrorHandler((error, request, reply) => {
     const stint = toStintError(error as FastifyError);
     if (stint.code === 'INTERNAL') res.logger.error({ err: error, url: request.url }, 'request failed');
+    if (typeof stint.details.retryAfterSeconds === 'number') void reply.header('retry-after', String(stint.details.retryAfterSeconds));
     void reply.status(stint.httpStatus).send(stint.toJSON());
   });
   app.setNotFoundHandler((request, reply) => {
@@ -43,10 +48,8 @@ export async function buildApp(res: ServerResources): Promise<FastifyInstance> {
     void reply.status(404).send(error.toJSON());
   });
   const auth = new Authenticator(res.store.users, res.clock);
-  app.decorateRequest('user', null);
-  app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/api/v1/')) request.user = await auth.authenticate(request.headers.authorization);
-  });
+  await app.register(fastifyCookie);
+  guardRoutes(app, auth);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
   registerJobRoutes(app, res);
@@ -56,7 +59,8 @@ export async function buildApp(res: ServerResources): Promise<FastifyInstance> {
   registerUploadRoutes(app, res);
   registerTokenRoutes(app, res, auth);
   registerAdminRoutes(app, res, auth);
-  registerLogStreamRoutes(app, res);
+  registerLogStreamRoutes(app, res, auth);
+  registerSessionRoutes(app, auth);
   await registerUiRoutes(app);
   return app;
 }

@@ -1,6 +1,7 @@
 // Observability routes: a job's GPU telemetry, GPU health (drains and health events), drain and
 // resume by hand (admins), idle-GPU policies (admins), and each user's alert webhook. Thin: the
-// work is in src/health, src/telemetry and src/alerts.
+// work is in src/health, src/telemetry and src/alerts. A job's telemetry is read only by those who
+// read its logs (rule telemetry.owner-or-project-admin).
 
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -9,7 +10,7 @@ import { DrainRequestSchema, DrainResponseSchema, HealthReportSchema, IdlePolicy
 import { StintError } from '../../core/errors.js';
 import type { GpuDrain } from '../../store/observability.js';
 import type { Observability } from '../../metrics/observability.js';
-import { assertAdmin } from '../access.js';
+import { assertAdmin, assertCanReadTelemetry } from '../access.js';
 import { recordAudit } from '../audit.js';
 import { callerOf } from '../auth.js';
 import type { ServerResources } from '../resources.js';
@@ -22,6 +23,7 @@ export function registerObservabilityRoutes(app: FastifyInstance, res: ServerRes
   api.get('/api/v1/jobs/:id/telemetry', { schema: { summary: 'GPU utilisation and memory of a job, per attempt (downsampled)', params: IdParamsSchema, response: { 200: JobTelemetrySchema, ...errors } } }, async (request) => {
     const job = await res.store.getJob(request.params.id);
     if (!job) throw new StintError('NOT_FOUND', `no job ${request.params.id}`);
+    assertCanReadTelemetry(callerOf(request), job);
     const attempts = await obs.tracker.forJob(job.id);
     const idle = obs.idleMonitor()?.stateOf(job.id) ?? null;
     return {

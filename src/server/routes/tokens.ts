@@ -22,7 +22,7 @@ import { StintError } from '../../core/errors.js';
 import { assertCanManageTokens } from '../access.js';
 import { tokenView } from '../admin-views.js';
 import { recordAudit } from '../audit.js';
-import { callerOf, hashToken, newToken, type Authenticator } from '../auth.js';
+import { callerOf, hashToken, newToken, sessionFieldsOf, type Authenticator } from '../auth.js';
 import type { ServerResources } from '../resources.js';
 
 const errors = { 400: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema };
@@ -37,7 +37,7 @@ export function registerTokenRoutes(app: FastifyInstance, res: ServerResources, 
     schema: { summary: 'The calling user: name, role and projects', response: { 200: MeSchema } },
   }, async (request) => {
     const { id, name, role, projects } = callerOf(request);
-    return { id, name, role, projects: Object.entries(projects).map(([project, r]) => ({ project, role: r })) };
+    return { id, name, role, projects: Object.entries(projects).map(([project, r]) => ({ project, role: r })), ...sessionFieldsOf(request) };
   });
 
   api.post('/api/v1/tokens', {
