@@ -1,25 +1,33 @@
 // Log route: a byte range of an attempt's output, and whether more can come. Clients follow a log
 // by asking again from `nextOffset` until `done`. Only the job's owner, admins of its project and
 // admins read it (403, rule logs.owner-or-project-admin). The job's secret values are masked in
-// the text as a safeguard against a job printing them (best effort: a value split across two
-// reads, or read from an offset inside it, is not recognised).
+// the text as a safeguard against a job printing them, in one pass for all secrets and across
+// read edges: the server reads the overlap around the range and holds back a tail that may be
+// the start of a secret while the attempt runs (src/server/masked-log.ts says how nextOffset and
+// the mask meet at an edge). A large answer is written as JSON in slices, yielding between them,
+// so a 16 MB range never blocks the event loop while it is serialised.
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { StintError } from '../../core/errors.js';
 import { isTerminal } from '../../core/job-state.js';
-import { ErrorBodySchema, IdParamsSchema, LogChunkSchema, LogQuerySchema } from '../../api/schemas.js';
+import { ErrorBodySchema, IdParamsSchema, LogChunkSchema, LogQuerySchema, type LogChunkView } from '../../api/schemas.js';
 import { assertCanReadLogs } from '../access.js';
 import { callerOf } from '../auth.js';
+import { readMaskedLog } from '../masked-log.js';
 import type { ServerResources } from '../resources.js';
-import { SECRET_MASK } from '../views.js';
+import { SecretMatcher } from '../secret-mask.js';
 
 const DEFAULT_LIMIT = 1024 * 1024;
+/** Texts longer than this are serialised in slices of this many characters. */
+const JSON_SLICE = 256 * 1024;
 
 export function registerLogRoutes(app: FastifyInstance, res: ServerResources): void {
   app.withTypeProvider<ZodTypeProvider>().get('/api/v1/jobs/:id/logs', {
     schema: { summary: "A byte range of a job attempt's output", params: IdParamsSchema, querystring: LogQuerySchema, response: { 200: LogChunkSchema, 403: ErrorBodySchema, 404: ErrorBodySchema } },
-  }, async (request) => {
+  }, async (request, reply) => {
     const job = await res.store.getJob(request.params.id);
     if (!job) throw new StintError('NOT_FOUND', `job ${request.params.id} does not exist`, { id: request.params.id });
     assertCanReadLogs(callerOf(request), job);
@@ -34,19 +42,25 @@ export function registerLogRoutes(app: FastifyInstance, res: ServerResources): v
     if (!backend) throw new StintError('BACKEND_ERROR', `backend ${attempt.backend} of job ${job.id} is not configured any more`);
     // Read "ended" before the log, so a reader that sees done=true has already seen the last bytes.
     const done = attempt.endedAt !== null || job.attempt !== attempt.attempt;
-    const chunk = await backend.readLog({ jobId: job.id, attempt: attempt.attempt, handle: attempt.handle }, offset, request.query.limit ?? DEFAULT_LIMIT);
+    const ref = { jobId: job.id, attempt: attempt.attempt, handle: attempt.handle };
+    const matcher = await SecretMatcher.of(job.secrets);
+    const chunk = await readMaskedLog(backend, ref, offset, request.query.limit ?? DEFAULT_LIMIT, { matcher, ended: done });
     const more = chunk.nextOffset < chunk.size;
-    return { ...chunk, text: maskSecretValues(chunk.text, job.secrets), attempt: attempt.attempt, done: done && !more };
+    const answer = { text: chunk.text, offset: chunk.offset, nextOffset: chunk.nextOffset, size: chunk.size, attempt: attempt.attempt, done: done && !more };
+    return answer.text.length > JSON_SLICE ? sendInSlices(reply, answer) : answer;
   });
 }
 
-/** Secret values shorter than this are left alone: masking them would garble ordinary output. */
-const MIN_MASKED_LENGTH = 4;
-
-export function maskSecretValues(text: string, secrets: Record<string, string>): string {
-  let masked = text;
-  for (const value of Object.values(secrets)) {
-    if (value.length >= MIN_MASKED_LENGTH) masked = masked.replaceAll(value, SECRET_MASK);
+/** Writes the chunk as the same JSON the serialiser would, its text escaped slice by slice. */
+function sendInSlices(reply: FastifyReply, answer: LogChunkView): FastifyReply {
+  const { text, ...rest } = answer;
+  async function* json(): AsyncGenerator<string> {
+    yield '{"text":"';
+    for (let at = 0; at < text.length; at += JSON_SLICE) {
+      yield JSON.stringify(text.slice(at, at + JSON_SLICE)).slice(1, -1);
+      await nextTurn();
+    }
+    yield `",${JSON.stringify(rest).slice(1)}`;
   }
-  return masked;
+  return reply.type('application/json; charset=utf-8').send(Readable.from(json()));
 }
