@@ -50,5 +50,8 @@ export const IdlePolicySchema = z.object({
 export const IdlePolicyListSchema = z.object({ policies: z.array(IdlePolicySchema), serverDefault: IdlePolicySchema.nullable() });
 export const ProjectParamsSchema = z.object({ project: z.string().min(1) });
 
-export const WebhookSchema = z.object({ url: z.string().url().regex(/^https?:\/\//, 'an http(s) URL'), format: z.enum(['json', 'slack']).default('json') });
+export const WebhookSchema = z.object({
+  url: z.string().max(2048).url().regex(/^https?:\/\//, 'an http(s) URL').describe("admins: any; members: only where the server's --webhook-allow list says, never a loopback, link-local or private address"),
+  format: z.enum(['json', 'slack']).default('json'),
+});
 export const WebhookViewSchema = z.object({ webhook: z.object({ url: z.string(), format: z.enum(['json', 'slack']) }).nullable() });

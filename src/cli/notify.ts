@@ -8,7 +8,7 @@ import { clientConfig } from '../config.js';
 export function registerNotify(program: Command): void {
   const notify = program.command('notify').description('your alert webhook: job ended, failed, or idle');
   notify.command('set')
-    .argument('<url>', 'http(s) URL that accepts a POST')
+    .argument('<url>', 'http(s) URL that accepts a POST (members: within the server\'s --webhook-allow list)')
     .option('--slack', 'send a Slack-compatible body ({text, blocks}) instead of stint\'s JSON')
     .action(async (url: string, flags: { slack?: boolean }) => {
       const { webhook } = await connect(clientConfig()).setWebhook(url, flags.slack ? 'slack' : 'json');
