@@ -69,7 +69,7 @@ describe.runIf(isRoot)('Slurm: one identity per user on a root server', { timeou
     workdir = sharedDir();
     // The admin's shared folder: other accounts may pass through it (stint keeps each job's folder private).
     chmodSync(workdir, 0o711);
-    writeFileSync(join(home, 'stint.yaml'), `backends:\n  - name: hpc\n    type: slurm\n    workdir: ${workdir}\n    finishedJobs: jobcomp\n    slurmConf: ${SLURM_CONF}\n    commandTimeoutSeconds: 60\n`);
+    writeFileSync(join(home, 'stint.yaml'), `backends:\n  - name: hpc\n    type: slurm\n    workdir: ${workdir}\n    finishedJobs: jobcomp\n    slurmConf: ${SLURM_CONF}\n    commandTimeoutSeconds: 60\n    projects: {vision: {account: vision-acct}}\n`);
     server = await serverProcess(home, ['--config', join(home, 'stint.yaml')]);
     const a = await server.client.addUser('slurma');
     await server.client.setUnixUser('slurma', ACCOUNT_A);
@@ -156,6 +156,21 @@ describe.runIf(isRoot)('Slurm: one identity per user on a root server', { timeou
     const fifo = await alice.submit({ task: 'resources: {infra: slurm/hpc}\nrun: f="$(cd .. && pwd)/attempt-1/output.log"; rm -f "$f"; mkfifo -m 600 "$f"\n' });
     await waitForJob(alice, fifo.id!, isEnded, 90_000);
     await expect(alice.logs(fifo.id!)).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/not a regular file/) });
+  });
+
+  it("takes a project's Slurm account only through membership: a non-member's `project: vision` never reaches sbatch", async () => {
+    await server.client.addProject('vision');
+    await server.client.setProjectMember('vision', 'slurma');
+    const task = (name: string) => `name: ${name}\nproject: vision\nresources: {infra: slurm/hpc}\nrun: echo "account=$SLURM_JOB_ACCOUNT"\n`;
+    const jobs = (): string[] => (existsSync(join(workdir, 'jobs')) ? readdirSync(join(workdir, 'jobs')) : []);
+    const before = jobs();
+    await expect(bob.submit({ task: task('bob-vision') })).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/not a member of project vision/) });
+    expect(jobs()).toEqual(before);
+    expect(slurm('scontrol', ['show', 'job', '-o'])).not.toMatch(new RegExp(`JobName=stint-\\d+\\.1-bob-vision .*WorkDir=${workdir}/`));
+    // The member's job does get the project's account.
+    const { id } = await alice.submit({ task: task('alice-vision') });
+    expect((await waitForJob(alice, id!, isEnded, 90_000)).state).toBe('SUCCEEDED');
+    expect((await alice.logs(id!)).text).toBe('account=vision-acct\n');
   });
 
   it("cannot plant the next attempt's folder for the root server to write into", async () => {
