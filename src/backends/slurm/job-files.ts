@@ -71,6 +71,7 @@ export async function readOwnedLog(path: string, ownerUid: number, offset: numbe
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { text: '', offset, nextOffset: offset, size: 0 };
     if (code === 'ELOOP') throw replaced(path, 'a symbolic link');
+    if (code === 'ENXIO') throw replaced(path, 'not a regular file (a socket)');
     throw new StintError('BACKEND_ERROR', `cannot open ${path}: ${(error as Error).message}`, { path }, { cause: error });
   }
   try {
@@ -152,10 +153,17 @@ async function writeNewFile(file: FileToWrite, owner: FileOwner | null): Promise
   }
 }
 
-/** The job's account must pass through the workdir to reach its folder; say so instead of failing inside Slurm. */
+/**
+ * The job's account must pass through the workdir to reach its folder (say so instead of failing
+ * inside Slurm), and must not be able to rename `jobs/` away (writable without the sticky bit).
+ */
 async function checkReachable(workdir: string): Promise<void> {
   const st = await stat(workdir);
+  const mode = (st.mode & 0o7777).toString(8);
   if ((st.mode & 0o001) === 0) {
-    throw new StintError('BACKEND_ERROR', `the Slurm workdir ${workdir} is mode ${(st.mode & 0o777).toString(8)}: jobs running as their owners' accounts cannot reach it; make it 0711 (stint keeps each job's folder private)`, { path: workdir });
+    throw new StintError('BACKEND_ERROR', `the Slurm workdir ${workdir} is mode ${mode}: jobs running as their owners' accounts cannot reach it; make it 0711 (stint keeps each job's folder private)`, { path: workdir });
+  }
+  if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) {
+    throw new StintError('BACKEND_ERROR', `the Slurm workdir ${workdir} is mode ${mode}: other accounts could replace stint's folders in it; make it 0711 (or set the sticky bit)`, { path: workdir });
   }
 }
