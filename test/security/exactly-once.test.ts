@@ -1,8 +1,8 @@
 // Exactly once, against real `bin/stint server` processes (review: two servers on one home both
 // scheduled and a job ran twice; stopping the second deleted the first's server.json; M8, #114,
 // #116: a retry after a lost acknowledgement stored and ran a job twice).
-//   - A second server on the same home, or on the same SQLite file through another home, exits
-//     non-zero naming the PID that holds the lock; the first keeps serving and keeps its
+//   - A second server on the same home, on the same SQLite file through another home, or on the
+//     same PostgreSQL schema, exits non-zero naming the PID that holds the lock; the first keeps serving and keeps its
 //     server.json; a kill -9 frees the lock for the next server.
 //   - Submissions take an Idempotency-Key: the same key and body give one job (the retry answers
 //     200 with Idempotent-Replayed: true), whether the answer was dropped by the client or lost in
@@ -16,8 +16,9 @@ import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StintClient } from '../../src/api/client.js';
+import { startTestPostgres, type TestPostgres } from '../postgres/server.js';
 import { isEnded, serverProcess, sleep, STINT_BIN, tempHome, waitForJob, type ServerProcess } from '../helpers/server.js';
 
 const started: ServerProcess[] = [];
@@ -84,6 +85,30 @@ describe('one server per home', () => {
     await new Promise((r) => first.child.once('exit', r));
     const next = await start(home);
     expect(serverJson(home).pid).toBe(next.child.pid);
+  });
+});
+
+describe('one server per PostgreSQL schema', () => {
+  let pg: TestPostgres;
+  beforeAll(async () => {
+    pg = await startTestPostgres();
+  }, 120_000);
+  afterAll(async () => {
+    await pg?.stop();
+  });
+
+  it('refuses a second server (another home) on the same database and schema, naming the first', async () => {
+    process.env.STINT_DATABASE_URL = pg.url;
+    try {
+      const first = await start(await tempHome());
+      const second = await secondServer(await tempHome());
+      expect(second.killed, second.output).toBe(false);
+      expect(second.code).not.toBe(0);
+      expect(second.output).toMatch(new RegExp(`another stint server already schedules from this database \\(schema stint\\): stint server pid ${first.child.pid} on `));
+      expect((await first.client.info()).version).toEqual(expect.any(String));
+    } finally {
+      delete process.env.STINT_DATABASE_URL;
+    }
   });
 });
 

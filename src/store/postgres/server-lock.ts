@@ -23,7 +23,7 @@ export async function lockSchema(url: string, schema: string | undefined): Promi
   try {
     const key = schema ?? '';
     const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::int, hashtext($2)) AS locked', [SERVER_LOCK_CLASS, key]);
-    if (!rows[0]?.locked) throw new StintError('CONFLICT', `another stint server already schedules from this database${schema === undefined ? '' : ` (schema ${schema})`}: ${await holderOf(client, key)} holds its lock. Stop that server first, or give this one its own --database-schema`, { field: 'STINT_DATABASE_URL', schema: schema ?? null });
+    if (!rows[0]?.locked) throw new StintError('CONFLICT', `another stint server already schedules from this database${schema === undefined ? '' : ` (schema ${schema})`}: ${await holderOf(client, key)} holds its lock. Stop that server first, or give this one its own schema (STINT_DATABASE_SCHEMA)`, { field: 'STINT_DATABASE_URL', schema: schema ?? null });
   } catch (error) {
     await client.end().catch(() => undefined);
     throw error;

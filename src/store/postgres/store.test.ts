@@ -14,6 +14,7 @@ import { usersContract } from '../users.contract.js';
 import { observabilityContract } from '../observability.contract.js';
 import type { NewJob } from '../types.js';
 import { openPostgresStore } from './store.js';
+import { lockSchema } from './server-lock.js';
 
 let server: TestPostgres | undefined;
 let url = '';
@@ -116,6 +117,41 @@ describe('postgres store', () => {
     expect(await store.listJobs({ states: [] })).toEqual([]);
     // BIGINT as number is this store's own setting: pg's global parser still returns text.
     expect(pg.types.getTypeParser(pg.types.builtins.INT8)('9007199254740993')).toBe('9007199254740993');
+    await store.close();
+  });
+
+  it('lets one server at a time hold a schema, naming the holder, and frees it with the session', async () => {
+    const schema = await freshSchema();
+    const first = await lockSchema(url, schema);
+    await expect(lockSchema(url, schema)).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(new RegExp(`schema ${schema}\\): stint server pid ${process.pid} on .* holds its lock`)) });
+    const other = await lockSchema(url, await freshSchema());
+    await first.release();
+    const again = await lockSchema(url, schema);
+    await Promise.all([again.release(), other.release()]);
+  });
+
+  it('migrates a schema made before migration 007: owner ids from names, and a removed name reusable', async () => {
+    const schema = await freshSchema();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(`CREATE SCHEMA "${schema}"; SET search_path TO "${schema}"`);
+      await client.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+      for (const m of MIGRATIONS.filter((m) => m.version <= 6)) {
+        for (const statement of m.statements.postgres) await client.query(statement);
+        await client.query('INSERT INTO schema_migrations VALUES ($1, $2, 0)', [m.version, m.name]);
+      }
+      await client.query(`INSERT INTO users (name, role, created_at, removed_at) VALUES ('ann', 'member', 1, 2)`);
+      await client.query(`INSERT INTO jobs (name, owner, priority, state, spec, choices, secrets, submitted_at) VALUES ('j', 'ann', 0, 'PENDING', '{}', '[]', '{}', 1)`);
+    } finally {
+      await client.end();
+    }
+    const store = await openPostgresStore(url, { schema });
+    const [job] = await store.listJobs();
+    const old = await store.users.getUser('ann');
+    expect(job).toMatchObject({ owner: 'ann', ownerId: old!.id });
+    const fresh = await store.users.addUser('ann', 'member', 3);
+    expect(fresh.id).not.toBe(old!.id);
     await store.close();
   });
 
