@@ -57,6 +57,22 @@ describe('the web UI\'s session', () => {
     expect(await status('GET', '/api/v1/me')).toBe(200);
   });
 
+  it('asks before revoking the last admin token, and keeps it when the admin says no', async () => {
+    await w.page.getByRole('link', { name: 'Admin' }).click();
+    await w.page.getByRole('link', { name: 'Tokens' }).click();
+    w.expectHttpError(409, '/revoke');
+    let asked = '';
+    w.page.once('dialog', (dialog) => {
+      asked = dialog.message();
+      void dialog.dismiss();
+    });
+    await w.page.getByRole('button', { name: 'Revoke' }).first().click();
+    await poll(() => asked).toMatch(/last active admin token.*--force/s);
+    await w.page.getByRole('alert').filter({ hasText: 'last active admin token' }).waitFor();
+    expect((await s.client.listTokens()).tokens.every((t) => t.revokedAt === null)).toBe(true);
+    await w.page.getByRole('link', { name: 'Overview' }).click();
+  });
+
   it('ends the session when logging out: no cookie, signed out after a reload', async () => {
     await w.page.getByRole('button', { name: 'Log out' }).click();
     await w.page.getByLabel('API token').waitFor();

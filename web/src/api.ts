@@ -132,7 +132,8 @@ export class Api {
   removeUser = (name: string) => this.call<unknown>('DELETE', `/api/v1/admin/users/${encodeURIComponent(name)}`);
   tokens = (user: string) => this.call<{ tokens: TokenView[] }>('GET', '/api/v1/tokens', { query: { user } });
   createToken = (user: string, label: string) => this.call<{ token: string; tokenInfo: TokenView }>('POST', '/api/v1/tokens', { json: { user, label: label || undefined } });
-  revokeToken = (id: number) => this.call<unknown>('POST', `/api/v1/tokens/${id}/revoke`);
+  /** `force`: even the last active admin token (the server refuses it otherwise, with why). */
+  revokeToken = (id: number, force = false) => this.call<unknown>('POST', `/api/v1/tokens/${id}/revoke`, force ? { json: { force: true } } : {});
   projects = () => this.call<{ projects: ProjectView[] }>('GET', '/api/v1/admin/projects');
   addProject = (name: string) => this.call<unknown>('POST', '/api/v1/admin/projects', { json: { name } });
   setMember = (project: string, user: string, role: string) =>

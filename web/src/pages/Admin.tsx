@@ -97,6 +97,16 @@ function Users({ list, reload }: { list: Array<{ name: string; role: string; cre
   );
 }
 
+/** Revokes a token; the last active admin token only after the admin confirms the server's warning. */
+async function revokeAsked(api: ReturnType<typeof useSession>['api'], id: number): Promise<void> {
+  try {
+    await api.revokeToken(id);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.code === 'CONFLICT' && confirm(`${e.message}\n\nRevoke it anyway?`))) throw e;
+    await api.revokeToken(id, true);
+  }
+}
+
 function Tokens({ users }: { users: string[] }) {
   const { api, me } = useSession();
   const [user, setUser] = useState(me.name);
@@ -119,7 +129,7 @@ function Tokens({ users }: { users: string[] }) {
           {(tokens.data?.tokens ?? []).map((t) => (
             <tr key={t.id}>
               <td>{t.id}</td><td>{t.label ?? '—'}</td><td>{time(t.createdAt)}</td><td>{time(t.lastUsedAt)}</td><td>{time(t.revokedAt)}</td>
-              <td>{t.revokedAt === null && <button type="button" className="danger" onClick={() => void action.run(async () => { await api.revokeToken(t.id); return `Revoked token ${t.id}`; })}>Revoke</button>}</td>
+              <td>{t.revokedAt === null && <button type="button" className="danger" onClick={() => void action.run(async () => { await revokeAsked(api, t.id); return `Revoked token ${t.id}`; })}>Revoke</button>}</td>
             </tr>
           ))}
         </tbody>
