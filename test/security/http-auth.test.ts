@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StintClient } from '../../src/api/client.js';
 import { PUBLIC_ROUTES, registeredRoutes } from '../../src/server/route-access.js';
-import { inProcessServer, isEnded, waitForJob, type InProcessServer } from '../helpers/server.js';
+import { inProcessServer, isEnded, serverProcess, tempHome, waitForJob, type InProcessServer } from '../helpers/server.js';
 import { codeOf, raw, type RawAnswer } from './http-raw.js';
 
 let s: InProcessServer;
@@ -226,4 +226,19 @@ describe('L4 (server side): the web session is an httpOnly cookie with a CSRF to
     expect(out.status).toBe(200);
     expect(String(out.headers['set-cookie'])).toMatch(/stint_session=;.*(Max-Age=0|Expires=Thu, 01 Jan 1970)/i);
   });
+});
+
+describe('M1 against a `bin/stint server` process (needs dist/: npx tsc -p tsconfig.build.json)', () => {
+  it('the review\'s requests: /%61pi/v1/jobs?all=true and /api/%761/jobs answer 401 without a token', async () => {
+    const proc = await serverProcess(await tempHome());
+    try {
+      for (const path of ['/%61pi/v1/jobs?all=true', '/api/%761/jobs', '/api/%76%31/gpus', '/%61pi/v1/usage', '/%61pi/v1/health', '/%61pi/v1/info']) {
+        const answer = await raw(proc.url, path);
+        expect([answer.status, codeOf(answer)], path).toEqual([401, 'UNAUTHORIZED']);
+      }
+    } finally {
+      proc.child.kill('SIGTERM');
+      await new Promise((r) => proc.child.once('exit', r));
+    }
+  }, 60_000);
 });

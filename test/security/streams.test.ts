@@ -106,6 +106,21 @@ describe('L5: a live log stream ends when its caller is no longer valid', () => 
   }, 40_000);
 });
 
+describe('L5 across servers: a revoke made by another server sharing the database', () => {
+  it('ends the stream within the periodic re-check (no in-process notice)', async () => {
+    const erin = await member('erin');
+    const job = (await erin.client.submit(ticker)).id!;
+    const stream = await openStream(erin.token, job);
+    await waitForLog(erin.token, job, 'tick');
+    const token = (await s.client.listTokens({ user: 'erin' })).tokens[0]!;
+    // Straight to the database, as another stint server on the same home would: this server's cache is not told.
+    await s.server.store.users.revokeToken(token.id, Date.now());
+    expect(await endsWithin(stream, 15_000), 'the stream still runs 15 s after the revoke').toBe(true);
+    expect(stream.events.at(-1)!.data).toContain('UNAUTHORIZED');
+    await s.client.cancel(job);
+  }, 40_000);
+});
+
 describe('L6: concurrent log streams per user are capped', () => {
   it(`the ${MAX_STREAMS + 1}th stream of one user gets 429 naming the cap; closing one frees a place`, async () => {
     const dora = await member('dora');
