@@ -8,7 +8,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
@@ -176,14 +176,24 @@ function listenError(error: unknown, config: ServerConfig): unknown {
 }
 
 /**
- * $STINT_HOME holds the database (with secrets) and the token, readable by the server's user only;
- * other accounts may only pass through it to their own job directories (jobs run as their owners'
- * accounts on a root server), so the home and jobs/ are 0711 and the database 0600.
+ * $STINT_HOME holds the database (with secrets), the token and the server's log, readable by the
+ * server's user only; other accounts may only pass through it to their own job directories (jobs
+ * run as their owners' accounts on a root server), so the home and jobs/ are 0711 and every file
+ * the server keeps there is 0600. The home must be the server's own and writable by no one else:
+ * whoever can write it could swap the token or the database under the server.
  */
 async function prepareHome(home: string, sqlite: boolean): Promise<void> {
   await mkdir(join(home, 'jobs'), { recursive: true, mode: 0o711 });
+  const found = await lstat(home);
+  const uid = process.getuid?.() ?? found.uid;
+  if (!found.isDirectory() || found.uid !== uid || (found.mode & 0o022) !== 0) {
+    throw new StintError('INVALID_REQUEST', `--home ${home}: must be a directory owned by the server's account (uid ${uid}) and writable by no one else (found uid ${found.uid}, mode ${(found.mode & 0o7777).toString(8)}); choose another --home or fix its owner`, { field: '--home', value: home });
+  }
   await chmod(home, 0o711);
   await chmod(join(home, 'jobs'), 0o711);
+  // Created 0600 before the logger opens it for appending, so it stays 0600.
+  await writeFile(join(home, 'server.log'), '', { mode: 0o600, flag: 'a' });
+  await chmod(join(home, 'server.log'), 0o600);
   if (!sqlite) return;
   // Created 0600 before SQLite opens it, so its WAL and shared-memory files are made 0600 too.
   const db = join(home, 'stint.db');
@@ -191,11 +201,14 @@ async function prepareHome(home: string, sqlite: boolean): Promise<void> {
   await chmod(db, 0o600);
 }
 
+/** The admin token of the server's user, created once (0600, never through a link). */
 async function ensureToken(home: string): Promise<string> {
   const path = join(home, 'token');
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  const token = randomBytes(24).toString('base64url');
-  await writeFile(path, token + '\n', { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+  if (!existsSync(path)) {
+    const token = randomBytes(24).toString('base64url');
+    await writeFile(path, token + '\n', { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+  }
+  if (!(await lstat(path)).isFile()) throw new StintError('INVALID_REQUEST', `${path} is not a regular file; remove it and restart the server to make a new token`, { path });
   await chmod(path, 0o600);
   return readFileSync(path, 'utf8').trim();
 }

@@ -47,7 +47,7 @@ async function startStint(home: string, args: string[] = [], asUid?: number): Pr
       const parsed = text ? (JSON.parse(text) as { url: string; pid: number }) : null;
       if (parsed?.pid === child.pid) {
         const token = readFileSync(join(home, 'token'), 'utf8').trim();
-        const stint = { child, url: parsed.url, home, token, admin: new StintClient(parsed.url, token), output: () => output };
+        const stint = { child, url: parsed!.url, home, token, admin: new StintClient(parsed!.url, token), output: () => output };
         started.push(stint);
         return stint;
       }
@@ -223,6 +223,11 @@ describe.runIf(isRoot)('root server: jobs of mapped users cannot reach root (C1,
     expect(canRead(NOBODY, join(dir, 'output.log')), 'alice reads her own log').toBe(true);
     expect(canRead(NOBODY, join(jobDir, 'work', 'data.txt')), 'alice reads her own work files').toBe(true);
     expect(canRead(NOBODY, join(dir, 'run.sh')), 'stint state is root-only').toBe(false);
+    for (const name of ['token', 'stint.db', 'server.log']) {
+      expect(canRead(WWW_DATA, join(s.home, name)), `www-data read $STINT_HOME/${name}`).toBe(false);
+      expect(canRead(NOBODY, join(s.home, name)), `a job read $STINT_HOME/${name}`).toBe(false);
+      expect(statSync(join(s.home, name)).mode & 0o077, name).toBe(0);
+    }
     expect(spawnSync('/usr/bin/setpriv', [`--reuid=${WWW_DATA}`, `--regid=${WWW_DATA}`, '--clear-groups', 'ls', join(s.home, 'jobs')], { stdio: 'ignore' }).status).not.toBe(0);
     for (const name of ['exit', 'pgid', 'run.sh', 'setup.sh']) {
       const path = join(dir, name);

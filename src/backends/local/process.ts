@@ -12,7 +12,7 @@
 // shell, on a file descriptor, and its file is removed once the attempt has started.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -171,14 +171,20 @@ function baseEnvironment(): Record<string, string> {
 
 export function processStatus(handle: ProcessHandle): ProcessStatus {
   const ended = readExit(handle.dir);
-  if (ended) return ended;
+  if (ended) return forgetEnvironment(handle, ended);
   if (isAlive(handle)) return { state: 'running' };
   // The wrapper may have written the file between the two checks.
   const exited = readExit(handle.dir);
-  if (exited) return exited;
+  if (exited) return forgetEnvironment(handle, exited);
   // Neither forked (no pgid) nor recorded: the server died before the launcher got it.
-  if (handle.wrapperPid === null && readStateFile(join(handle.dir, 'pgid')) === null) return { state: 'never_started' };
-  return { state: 'lost' };
+  if (handle.wrapperPid === null && readStateFile(join(handle.dir, 'pgid')) === null) return forgetEnvironment(handle, { state: 'never_started' });
+  return forgetEnvironment(handle, { state: 'lost' });
+}
+
+/** An ended attempt's env.sh (left only when its server died mid-launch) goes with it. */
+function forgetEnvironment(handle: ProcessHandle, status: ProcessStatus): ProcessStatus {
+  rmSync(join(handle.dir, 'env.sh'), { force: true });
+  return status;
 }
 
 function readExit(dir: string): ProcessStatus | null {

@@ -11,7 +11,7 @@ while IFS=' ' read -r uid gid dir; do
       (
         readonly __stint_exit="$dir/exit" __stint_dir="$dir"
         unset uid gid dir pid
-        trap 'code=$?; echo "$code" >"$__stint_exit"; echo "exited $__stint_dir" >&9' EXIT
+        trap 'code=$?; umask 077; echo "$code" >"$__stint_exit"; echo "exited $__stint_dir" >&9' EXIT
         umask 022
         eval "$__stint_job"
       ) >>"$dir/output.log" 2>&1 </dev/null &
