@@ -12,6 +12,8 @@ let server: ServerProcess;
 beforeAll(async () => {
   home = await tempHome();
   server = await serverProcess(home, ['--gpus', 'A100:4', '--kill-grace', '1']);
+  // `project:` must name an existing project (a misspelled one is refused with a did-you-mean).
+  await server.client.addProject('vision');
 });
 afterAll(() => {
   server.child.kill('SIGTERM');

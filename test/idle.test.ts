@@ -16,6 +16,7 @@ let receiver: Receiver;
 beforeAll(async () => {
   receiver = await webhookReceiver();
   s = await observedServer({}, 'A100:3');
+  await s.client.addProject('vision');
 });
 afterAll(async () => {
   await s?.server.stop();

@@ -25,6 +25,7 @@ beforeAll(async () => {
   // Not a skip: without Debian's prometheus this test must fail (.ci/run installs it).
   if (!existsSync(PROMETHEUS) || !existsSync(PROMTOOL)) throw new Error('prometheus is not installed: apt-get install prometheus (.ci/run installs it)');
   s = await observedServer({}, 'A100:2');
+  await s.client.addProject('vision');
   s.setGpus([{ index: 0, utilization: 0.42, memoryUsedMb: 2048 }, { index: 1, utilization: 0, memoryUsedMb: 0 }]);
   const submitted = await api(s, 'POST', '/api/v1/jobs', { task: 'name: prom\nproject: vision\nresources: {accelerators: A100:1}\nrun: sleep 60\n' });
   expect(submitted.status).toBe(201);

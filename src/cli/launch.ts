@@ -57,6 +57,7 @@ async function launch(file: string, flags: LaunchFlags): Promise<number> {
   // One key for this invocation: a retry after a lost answer returns the job the first try made.
   const result = await submitWithRetry(client, { ...request, workdirUpload }, {
     idempotencyKey: newIdempotencyKey(),
+    attempts: 6, // about 8 s of waits in all: a server restarting, not one that is not there
     onRetry: (error, attempt, delayMs) => process.stderr.write(`stint: no answer to the submission (${error.message}); try ${attempt + 1} in ${(delayMs / 1000).toFixed(1)} s with the same Idempotency-Key\n`),
   });
   const id = result.id!;
