@@ -2,12 +2,17 @@
 // on the raw URL: `/%61pi/v1/jobs` is the route /api/v1/jobs and needs a caller like it (review
 // finding M1). Deny by default: every route needs an authenticated caller unless it is in
 // PUBLIC_ROUTES, so a new route is never public by accident; the list is checked against the
-// registered routes by test/security/http-auth.test.ts. Invariants: a non-public route's handler
-// runs only with request.user set; a cookie-authenticated change carries its CSRF token; a
-// request no route matched is answered 404 by the not-found handler without authentication.
+// registered routes by test/security/http-auth.test.ts. The role rules that follow from a route
+// alone are also decided here, before the body is read: /api/v1/admin/* needs an admin (a
+// project's members routes: an admin or an admin of that project), submitting and uploading need
+// a member or admin; handlers check again (access.ts), this is the floor. Invariants: a
+// non-public route's handler runs only with request.user set; a cookie-authenticated change
+// carries its CSRF token; a request no route matched is answered 404 by the not-found handler
+// without authentication.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { StintError } from '../core/errors.js';
+import { assertAdmin, assertCanManageMembers, assertCanSubmit, type Caller } from './access.js';
 import { assertCsrf, credentialOf, MISSING_TOKEN_MESSAGE, type Authenticator } from './auth.js';
 
 export interface RouteKey {
@@ -56,5 +61,15 @@ export function guardRoutes(app: FastifyInstance, auth: Authenticator): void {
     request.user = await auth.authenticate(credential.token, request.ip);
     request.credential = credential;
     assertCsrf(request, credential);
+    assertRouteRole(request, request.user, url);
   });
+}
+
+const MEMBERS_ROUTE = '/api/v1/admin/projects/:name/members/:user';
+const SUBMIT_ROUTES = new Set(['POST /api/v1/jobs', 'POST /api/v1/uploads']);
+
+function assertRouteRole(request: FastifyRequest, caller: Caller, url: string): void {
+  if (url === MEMBERS_ROUTE) return assertCanManageMembers(caller, (request.params as { name?: string }).name ?? '');
+  if (url.startsWith('/api/v1/admin/')) return assertAdmin(caller, `call ${request.method} ${url}`);
+  if (SUBMIT_ROUTES.has(`${request.method} ${url}`)) assertCanSubmit(caller);
 }
