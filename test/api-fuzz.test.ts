@@ -1,10 +1,13 @@
 // Bad input never gets a 500: every SkyPilot corpus file, mutated at random (seeded), is submitted
 // as a dry run, and — when the dry run refuses it, so no corpus command ever runs here — as a real
-// submission too; each answer is a success or a 4xx with {code, message}.
+// submission too; each answer is a success or a 4xx with {code, message}, and no request blocks
+// the server's event loop (this process's) for 200 ms or more (issue 11).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inProcessServer, REPO, type InProcessServer } from './helpers/server.js';
+import { MAX_LOOP_DELAY_MS } from './helpers/event-loop.js';
 
 let s: InProcessServer;
 beforeAll(async () => {
@@ -52,9 +55,11 @@ function mutate(text: string, next: () => number): string {
 }
 
 describe('mutated task files', () => {
-  it('never get a 500', async () => {
+  it('never get a 500, and none blocks the event loop 200 ms', async () => {
     const next = random(20261127);
     const statuses = new Map<number, number>();
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     for (const file of corpus()) {
       const original = readFileSync(file, 'utf8');
       for (let i = 0; i < 6; i++) {
@@ -73,8 +78,11 @@ describe('mutated task files', () => {
         }
       }
     }
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    loop.disable();
+    expect(loop.max / 1e6, 'the longest event-loop delay (ms)').toBeLessThan(MAX_LOOP_DELAY_MS);
     // The mutations reach both outcomes: some files still parse, most are refused.
     expect(statuses.get(400)).toBeGreaterThan(0);
     expect([...statuses.keys()].some((status) => status < 300)).toBe(true);
-  });
+  }, 300_000);
 });

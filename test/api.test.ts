@@ -1,6 +1,8 @@
 // The REST API's edges: authentication, the OpenAPI document, and bad input of every kind, which
 // must get a 4xx with {code, message, details} and never a 500.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { MAX_LOOP_DELAY_MS } from './helpers/event-loop.js';
 import { inProcessServer, type InProcessServer } from './helpers/server.js';
 
 let s: InProcessServer;
@@ -41,6 +43,9 @@ describe('OpenAPI', () => {
 });
 
 describe('bad input never gets a 500', () => {
+  // Issue 11: no bad-input request blocks the event loop for more than 200 ms (the last test checks).
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  beforeAll(() => loop.enable());
   const tasks: Array<[string, unknown, number, string, RegExp]> = [
     ['unknown GPU type', 'resources: {accelerators: V100:1}\nrun: x', 422, 'UNSATISFIABLE', /V100.*A100/s],
     ['more GPUs than the machine has', 'resources: {accelerators: A100:8}\nrun: x', 422, 'UNSATISFIABLE', /8.*A100/],
@@ -85,5 +90,12 @@ describe('bad input never gets a 500', () => {
       expect(r.body).toEqual({ code: expect.any(String), message: expect.any(String), details: expect.any(Object) });
     }
     expect(responses[6]!.body.message).toMatch(/DONE.*PENDING/);
+  });
+
+  it('blocked the event loop for less than 200 ms at every request above', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    loop.disable();
+    expect(loop.max / 1e6).toBeGreaterThan(0);
+    expect(loop.max / 1e6).toBeLessThan(MAX_LOOP_DELAY_MS);
   });
 });

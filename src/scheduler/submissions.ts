@@ -13,8 +13,8 @@ import { admit, type AdmissionVerdict, type BackendOffer } from '../core/admissi
 import type { Clock } from '../core/clock.js';
 import { StintError } from '../core/errors.js';
 import { isTerminal, type JobState } from '../core/job-state.js';
-import { parseTaskFile } from '../core/spec/parse.js';
-import type { TaskSpec } from '../core/spec/types.js';
+import { parseTaskFile, type ParseOptions } from '../core/spec/parse.js';
+import type { TaskFile, TaskSpec } from '../core/spec/types.js';
 import type { Backend } from '../backends/backend.js';
 import type { SubmitRequest } from '../api/schemas.js';
 import type { JobRow, NewJob, Store } from '../store/types.js';
@@ -38,6 +38,8 @@ export interface SubmissionDeps {
   quotas: () => Promise<QuotaConfig | null>;
   /** Refuses an owner whose jobs may not run here (a root server, no Unix account mapped). */
   checkRunAs: (owner: string) => Promise<unknown>;
+  /** Parses the task text; the server's runs in a worker (server/task-parsing). parseTaskFile when absent. */
+  parseTask?: (text: string, opts: ParseOptions) => Promise<TaskFile>;
 }
 
 /** Who submits: the caller's id, name, role and project roles (as authentication found them). */
@@ -68,7 +70,8 @@ export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, s
     const earlier = await replay(deps, submitter, key, requestHash);
     if (earlier) return earlier;
   }
-  const file = parseTaskFile(request.task, {
+  const parse = deps.parseTask ?? (async (text: string, opts: ParseOptions) => parseTaskFile(text, opts));
+  const file = await parse(request.task, {
     fileName: request.fileName,
     envOverrides: request.env,
     secretOverrides: request.secrets,

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TarWriter } from '../../src/workdir/tar.js';
-import { serverProcess, sleep, tempHome, waitForJob, type ServerProcess } from '../helpers/server.js';
+import { MAX_LOOP_DELAY_MS, withLoopMonitor } from '../helpers/event-loop.js';
+import { inProcessServer, serverProcess, sleep, tempHome, waitForJob, type InProcessServer, type ServerProcess } from '../helpers/server.js';
 
 let s: ServerProcess;
 let home: string;
@@ -237,4 +238,73 @@ describe('body limits per route (L7 #91)', () => {
     expect(result.status).toBe(413);
     await sleep(0);
   });
+});
+
+const KIB = 1024;
+/** Lines from `line(i)` until the text reaches `bytes`. */
+function fill(bytes: number, line: (i: number) => string, head = '', tail = ''): string {
+  const parts = [head];
+  let size = head.length + tail.length;
+  for (let i = 0; size < bytes; i++) {
+    const next = line(i);
+    parts.push(next);
+    size += next.length + 1;
+  }
+  parts.push(tail);
+  return parts.join('\n');
+}
+
+/** The worst shapes known, just under the 256 KiB limit and at about 1 MB (refused by size). */
+function worstFiles(): Array<[string, string]> {
+  const under = 255 * KIB;
+  const shapes: Array<[string, (bytes: number) => string]> = [
+    ['aliases', (bytes) => fill(bytes, (i) => (i < 999 ? `  A${i}: *s` : `  B${i}: v`), 'x: &s value\nenvs:', 'run: x')],
+    ['wide map', (bytes) => fill(bytes, (i) => `  k${i}: ${i}`, 'run: x\nconfig:')],
+    ['wide flow map', (bytes) => `run: x\nconfig: {${fill(bytes - 20, (i) => `k${i}: ${i},`)}}`],
+    ['deep nesting', (bytes) => fill(bytes, (i) => `  n${i}: ${'['.repeat(60)}1${']'.repeat(60)}`, 'run: x\nconfig:')],
+    ['many documents', (bytes) => fill(bytes, (i) => (i % 200 === 199 ? '---' : `# ${'c'.repeat(60)}`), 'run: x')],
+    ['long string', (bytes) => `run: "${'x'.repeat(bytes - 10)}"`],
+    ['long block script', (bytes) => fill(bytes, (i) => `  echo line ${i}`, 'run: |')],
+    ['unknown keys', (bytes) => fill(bytes, (i) => `k${i}: 1`, 'run: x')],
+    ['bad env names', (bytes) => fill(bytes, (i) => `  ${i}bad: 1`, 'run: x\nenvs:')],
+    ['bad exit codes', (bytes) => `run: x\nretries: {max: 1, on: [failure], exit_codes: [${fill(bytes - 60, () => '999,')}1]}`],
+    ['duplicate keys', (bytes) => fill(bytes, (i) => `  k${i % 500}: 1`, 'run: x\nconfig:')],
+    ['garbage', (bytes) => fill(bytes, (i) => `${i}: [: {] } ] : - ? &`)],
+  ];
+  return shapes.flatMap(([name, make]): Array<[string, string]> => [[`${name} (255 KiB)`, make(under)], [`${name} (1 MB)`, make(1000 * KIB)]]);
+}
+
+describe('event loop (issue 11: no YAML file under 1 MB blocks the loop 200 ms)', () => {
+  let local: InProcessServer;
+  beforeAll(async () => {
+    local = await inProcessServer({ gpus: 'A100:4' });
+  }, 60_000);
+  afterAll(async () => {
+    await local?.server.stop();
+  });
+
+  it('the worst shapes of YAML are answered 2xx or 4xx without blocking the loop', async () => {
+    const files = worstFiles();
+    const post = async (task: string) => {
+      const response = await fetch(`${local.server.url}/api/v1/jobs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${local.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ task, dryRun: true }),
+      });
+      return { status: response.status, body: (await response.json()) as { code?: string; message?: string } };
+    };
+    for (const [, task] of files.slice(0, 2)) await post(task); // warm the code paths once
+    const seen: Array<{ name: string; status: number; maxMs: number; code?: string }> = [];
+    for (const [name, task] of files) {
+      const bodyText = JSON.stringify({ task, dryRun: true });
+      expect(bodyText.length).toBeLessThan(2 * 1024 * 1024);
+      const { result, delay } = await withLoopMonitor(() => post(task));
+      seen.push({ name, status: result.status, maxMs: Math.round(delay.maxMs), code: result.body.code });
+    }
+    console.log(seen.map((s) => `${s.name}: ${s.status} ${s.code ?? ''} ${s.maxMs} ms`).join('\n'));
+    for (const s of seen) {
+      expect(s.status, s.name).toBeLessThan(500);
+      expect(s.maxMs, `${s.name} blocked the event loop`).toBeLessThan(MAX_LOOP_DELAY_MS);
+    }
+  }, 120_000);
 });

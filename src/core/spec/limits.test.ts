@@ -81,6 +81,12 @@ describe('structure', () => {
     expect(found[20]?.message).toBe('and 480 more unknown keys (the first at this line)');
   });
 
+  it('turns only the first 100 YAML errors of a garbage file into issues', () => {
+    const error = refusal(lines(2000, (i) => `${i}: [: {] } ] : - ? &`));
+    expect((error.details.issues as FieldIssue[]).length).toBe(100);
+    expect(error.details.notShown).toBeGreaterThan(1000);
+  });
+
   it('keeps at most 100 issues and says how many more there were', () => {
     const error = refusal(`run: x\nenvs:\n${lines(300, (i) => `  ${i}bad: 1`)}`);
     expect((error.details.issues as FieldIssue[]).length).toBe(100);

@@ -157,13 +157,15 @@ export function parseTaskFile(text: string, opts: ParseOptions = {}): TaskFile {
   const docs = readDocuments(text, lineCounter, opts.fileName);
   const state: FileState = { lineCounter, issues: [], overflow: { dropped: 0 }, aliases: new Map() };
   const { issues } = state;
-  issues.push(...docs.flatMap((doc) => doc.errors.map((error) => yamlIssue(error, lineCounter))));
-  if (issues.length > 0) refuse(issues, opts.fileName);
+  const errors = docs.flatMap((doc) => doc.errors);
+  // A file of garbage has an error every few bytes: only those shown are turned into issues.
+  for (const error of errors.slice(0, MAX_ISSUES)) issues.push(yamlIssue(error, lineCounter));
+  if (issues.length > 0) refuse(issues, opts.fileName, errors.length - issues.length);
   const budget: ExpansionBudget = { remainingBytes: MAX_TASK_BYTES, limitBytes: MAX_TASK_BYTES, aliases: 0 };
   for (const doc of docs) {
     const check = checkDocument(doc, lineCounter, budget);
     state.aliases.set(doc, check.aliases);
-    issues.push(...check.issues);
+    for (const issue of check.issues) issues.push(issue);
   }
   if (issues.length > 0) refuse(issues, opts.fileName);
   const filled = docs.filter((doc) => doc.contents !== null);

@@ -28,6 +28,7 @@ import { readIdempotencyKey, REPLAYED_HEADER } from '../idempotency-key.js';
 import type { JobFilter, JobRow } from '../../store/types.js';
 import type { ServerResources } from '../resources.js';
 import { jobDetailView, jobView, maskSecrets, redactedJobDetailView } from '../views.js';
+import { TaskParser } from '../task-parsing/task-parser.js';
 
 const errors = { 400: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 422: ErrorBodySchema };
 
@@ -45,9 +46,16 @@ export function submissionDeps(res: ServerResources): SubmissionDeps {
   };
 }
 
+/** Task files are parsed in a worker, off the event loop; one parser per app, stopped with it. */
+function withTaskParser(app: FastifyInstance, deps: SubmissionDeps): SubmissionDeps {
+  const parser = new TaskParser();
+  app.addHook('onClose', async () => parser.close());
+  return { ...deps, parseTask: (text, opts) => parser.parse(text, opts) };
+}
+
 export function registerJobRoutes(app: FastifyInstance, res: ServerResources): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const deps = submissionDeps(res);
+  const deps = withTaskParser(app, submissionDeps(res));
 
   api.post('/api/v1/jobs', {
     schema: { summary: 'Submit a task file (or dry-run it). Optional Idempotency-Key header: a retry with the same key and body answers 200 with the first job (header Idempotent-Replayed: true); the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; keys expire after 24 h', body: SubmitRequestSchema, response: { 200: SubmitResponseSchema, 201: SubmitResponseSchema, ...errors } },

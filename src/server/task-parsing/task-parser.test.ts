@@ -1,0 +1,27 @@
+// The task parser worker answers exactly what parseTaskFile does, off the event loop.
+import { afterAll, describe, expect, it } from 'vitest';
+import { StintError } from '../../core/errors.js';
+import { parseTaskFile } from '../../core/spec/parse.js';
+import { TaskParser } from './task-parser.js';
+
+const parser = new TaskParser();
+afterAll(() => parser.close());
+
+describe('TaskParser', () => {
+  it('returns the same TaskFile as parseTaskFile', async () => {
+    const text = 'name: t\nenvs: {A: &v 1, B: *v}\nsecrets: {S: null}\nresources: {accelerators: A100:2}\nrun: echo $A\n';
+    const opts = { secretOverrides: { S: 'x' } };
+    expect(await parser.parse(text, opts)).toEqual(parseTaskFile(text, opts));
+  }, 30_000);
+
+  it('rebuilds the StintError parseTaskFile throws', async () => {
+    const error = await parser.parse('resource: {cpus: 2}\nrun: x', { fileName: 't.yaml' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StintError);
+    expect(error).toMatchObject({ code: 'INVALID_SPEC', message: expect.stringMatching(/^t\.yaml has a problem/), details: { issues: [expect.objectContaining({ field: 'resource' })] } });
+  }, 30_000);
+
+  it('answers files in order, several at once', async () => {
+    const files = await Promise.all(Array.from({ length: 5 }, (_, i) => parser.parse(`name: n${i}\nrun: x`)));
+    expect(files.map((f) => f.name)).toEqual(['n0', 'n1', 'n2', 'n3', 'n4']);
+  }, 30_000);
+});

@@ -1,0 +1,108 @@
+// Parses submitted task files in a worker thread, so that no file, however hostile, blocks the
+// server's event loop (the scheduler and every other request share it). The YAML library costs
+// about 1-10 µs per byte on this kind of machine, so even a 256 KiB file could hold the loop for
+// seconds. One worker takes one file at a time; a file that takes longer than PARSE_TIME_LIMIT_MS,
+// or more memory than the worker's heap limit, is refused with INVALID_SPEC and the worker is
+// replaced.
+// Invariants: the main thread never runs the YAML parser for a submission; each answer is the
+// TaskFile parseTaskFile would return, or the same StintError (code, message, details) it threw;
+// a crashed or stopped worker fails only the file it held, and the next file gets a fresh one.
+
+import { Worker } from 'node:worker_threads';
+import { isErrorCode, StintError } from '../../core/errors.js';
+import type { ParseOptions } from '../../core/spec/parse.js';
+import type { TaskFile } from '../../core/spec/types.js';
+import { sourceWorkerArgv } from './source-loader.js';
+import type { ParseRequest } from './worker.js';
+
+export const PARSE_TIME_LIMIT_MS = 5_000;
+const WORKER_HEAP_MB = 256;
+
+interface Pending extends ParseRequest {
+  resolve: (file: TaskFile) => void;
+  reject: (error: unknown) => void;
+}
+
+type Answer = { id: number; file: TaskFile } | { id: number; error: { code: string; message: string; details: Record<string, unknown> } };
+
+export class TaskParser {
+  private worker: Worker | null = null;
+  private readonly queue: Pending[] = [];
+  private current: Pending | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private nextId = 1;
+  private closed = false;
+
+  parse(text: string, opts: ParseOptions = {}): Promise<TaskFile> {
+    if (this.closed) return Promise.reject(new StintError('SERVER_UNREACHABLE', 'the server is stopping'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, text, opts: { ...opts }, resolve, reject });
+      this.next();
+    });
+  }
+
+  /** Stops the worker; files still queued are refused. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(new StintError('SERVER_UNREACHABLE', 'the server is stopping'));
+    const worker = this.worker;
+    this.worker = null;
+    this.finish()?.reject(new StintError('SERVER_UNREACHABLE', 'the server is stopping'));
+    await worker?.terminate();
+  }
+
+  private next(): void {
+    if (this.current || this.closed) return;
+    const job = this.queue.shift();
+    if (!job) return;
+    this.current = job;
+    this.timer = setTimeout(() => this.fail(new StintError('INVALID_SPEC', `the task file took longer than ${PARSE_TIME_LIMIT_MS / 1000} s to read; no real task file does`, { limitMs: PARSE_TIME_LIMIT_MS })), PARSE_TIME_LIMIT_MS);
+    this.ensureWorker().postMessage({ id: job.id, text: job.text, opts: job.opts } satisfies ParseRequest);
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const source = import.meta.url.endsWith('.ts');
+    const worker = new Worker(new URL(source ? './worker.ts' : './worker.js', import.meta.url), {
+      execArgv: sourceWorkerArgv(import.meta.url),
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+    });
+    worker.unref();
+    worker.on('message', (answer: Answer) => this.answer(answer));
+    worker.on('error', (error) => this.fail(outOfMemory(error) ? new StintError('INVALID_SPEC', `the task file needs more than ${WORKER_HEAP_MB} MB to read`, {}) : error));
+    worker.on('exit', () => {
+      if (this.worker === worker) this.fail(new StintError('INTERNAL', 'the task parser stopped', {}));
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  private finish(): Pending | null {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const job = this.current;
+    this.current = null;
+    return job;
+  }
+
+  private answer(answer: Answer): void {
+    if (answer.id !== this.current?.id) return;
+    const job = this.finish()!;
+    if ('file' in answer) job.resolve(answer.file);
+    else job.reject(new StintError(isErrorCode(answer.error.code) ? answer.error.code : 'INTERNAL', answer.error.message, answer.error.details));
+    this.next();
+  }
+
+  /** The current file failed with the worker: the worker is replaced for the next one. */
+  private fail(error: unknown): void {
+    const worker = this.worker;
+    this.worker = null;
+    void worker?.terminate();
+    this.finish()?.reject(error);
+    this.next();
+  }
+}
+
+function outOfMemory(error: unknown): boolean {
+  return (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
+}
