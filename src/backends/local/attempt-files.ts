@@ -43,13 +43,13 @@ export async function prepareAttempt(jobsDir: string, jobId: number, attempt: nu
   const jobDir = join(jobsDir, String(jobId));
   const paths = { jobDir, workdir: join(jobDir, 'work'), checkpoints: join(jobDir, 'checkpoints'), attemptDir: join(jobDir, `attempt-${attempt}`) };
   await serverDirectory(jobDir, 0o711);
-  if (await freshDirectory(paths.workdir, 0o700)) {
-    if (archive) await unpackWorkdir(archive, paths.workdir);
-    if (owner) await giveTree(paths.workdir, owner);
-  } else await checkJobOwned(paths.workdir, owner);
-  if (await freshDirectory(paths.checkpoints, 0o700)) {
-    if (owner) await lchown(paths.checkpoints, owner.uid, owner.gid);
-  } else await checkJobOwned(paths.checkpoints, owner);
+  const freshWork = await freshDirectory(paths.workdir, 0o700);
+  if (freshWork && archive) await unpackWorkdir(archive, paths.workdir);
+  // Still the server's (fresh, or a launch that crashed before handing it over): no one else
+  // could write in it, so walking it is safe.
+  if (owner && (freshWork || (await serversOwn(paths.workdir, owner)))) await giveTree(paths.workdir, owner);
+  const freshCheckpoints = await freshDirectory(paths.checkpoints, 0o700);
+  if (owner && (freshCheckpoints || (await serversOwn(paths.checkpoints, owner)))) await giveTree(paths.checkpoints, owner);
   await serverDirectory(paths.attemptDir, 0o711);
   // Left by a launch that never started (a crash in between): nothing in it is followed.
   await Promise.all(ATTEMPT_FILES.map((name) => rm(join(paths.attemptDir, name), { force: true })));
@@ -91,13 +91,16 @@ async function freshDirectory(path: string, mode: number): Promise<boolean> {
   }
 }
 
-/** An existing work/ or checkpoints/ must be a real directory (the job dir is the server's, so only stint made it). */
-async function checkJobOwned(path: string, owner: Account | null): Promise<void> {
+/**
+ * Checks an existing work/ or checkpoints/ (only stint can have made it: the job dir is the
+ * server's): a real directory of the job's account, or still the server's (true: hand it over).
+ */
+async function serversOwn(path: string, owner: Account): Promise<boolean> {
   const found = await lstat(path);
-  const uid = owner?.uid ?? serverUid();
-  if (!found.isDirectory() || (found.uid !== uid && found.uid !== serverUid())) {
-    throw new StintError('CONFLICT', `${path} should be a directory owned by uid ${uid} (found ${describe(found)})`, { path });
+  if (!found.isDirectory() || (found.uid !== owner.uid && found.uid !== serverUid())) {
+    throw new StintError('CONFLICT', `${path} should be a directory owned by uid ${owner.uid} (found ${describe(found)})`, { path });
   }
+  return found.uid === serverUid() && owner.uid !== serverUid();
 }
 
 /** Hands a freshly unpacked tree to the job's account: lchown every entry, never following a link. */
