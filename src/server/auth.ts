@@ -115,7 +115,10 @@ export class Authenticator {
       this.recent.add(hash);
       return caller;
     } catch (error) {
-      if (error instanceof StintError && error.code === 'UNAUTHORIZED') this.limiter.failed(address);
+      if (error instanceof StintError && error.code === 'UNAUTHORIZED') {
+        this.limiter.failed(address);
+        this.recent.delete(hash);
+      }
       throw error;
     }
   }

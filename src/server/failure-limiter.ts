@@ -68,4 +68,8 @@ export class RecentSet {
     this.items.add(item);
     if (this.items.size > this.max) this.items.delete(this.items.values().next().value!);
   }
+
+  delete(item: string): void {
+    this.items.delete(item);
+  }
 }
