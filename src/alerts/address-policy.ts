@@ -194,9 +194,18 @@ function forbidden(text: string, why: string): StintError {
   return new StintError('FORBIDDEN', `webhook ${text} refused: ${why}. An admin allows hosts with \`stint server ${ALLOW_FLAG} ENTRY,...\` (${ALLOW_FORMS}); admins may set any webhook`, { field: 'url', value: text, rule: ALLOW_FLAG, accepted: ALLOW_FORMS });
 }
 
-/** The addresses `host` resolves to now; none when it does not resolve within 3 s (delivery checks again). */
+let resolving = 0;
+
+/**
+ * The addresses `host` resolves to now; none when it does not resolve within 3 s, or when two
+ * look-ups are already running (getaddrinfo holds one of libuv's four threads, which file I/O
+ * shares: members must not be able to stall the server with slow names). Delivery checks again.
+ */
 async function resolveSoon(host: string): Promise<string[]> {
+  if (resolving >= 2) return [];
+  resolving++;
   const timeout = new Promise<string[]>((resolve) => setTimeout(() => resolve([]), 3000).unref());
   const resolved = lookup(host, { all: true }).then((list) => list.map((a) => a.address), () => []);
+  void resolved.finally(() => resolving--);
   return Promise.race([resolved, timeout]);
 }
