@@ -34,9 +34,10 @@ interface Header {
 }
 
 /**
- * The largest task text accepted, in UTF-8 bytes. Real task files are a few KiB; the YAML library
- * costs about 1 µs per byte of a dense map on the main thread, so 256 KiB keeps the worst file
- * well under the 200 ms the event loop may be blocked (measured in test/security/bounded-work).
+ * The largest task text accepted, in UTF-8 bytes. Real task files are a few KiB (the largest of
+ * SkyPilot's examples is under 10). The YAML library costs 1-10 µs per byte (garbage is the worst:
+ * an error every few bytes), so 256 KiB keeps the worst file to a few seconds of the server's
+ * parse worker (server/task-parsing, which refuses past 5 s) and a dry run's answer small.
  */
 export const MAX_TASK_BYTES = 256 * 1024;
 /** Documents (`---`) in one file: a pipeline of up to 63 tasks and its header. */
