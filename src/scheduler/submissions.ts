@@ -136,10 +136,15 @@ async function replay(deps: SubmissionDeps, submitter: Submitter, key: string, r
   return { job, verdict, specs: [job.spec], replayed: true };
 }
 
-/** SHA-256 of the submission's fields in a fixed order (object keys sorted), as hex. */
+/**
+ * SHA-256 of the submission's fields in a fixed order (object keys sorted), as hex. Secret values
+ * are left out (their names are in): the hash is stored, and must not let anyone test guesses of a
+ * secret against it. A retry differs from its first try in no field, so nothing is lost.
+ */
 function submissionHash(request: SubmitRequest): string {
   const sorted = (record: Record<string, string> | undefined) => (record === undefined ? null : Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const canonical = [request.task, request.fileName ?? null, sorted(request.env), sorted(request.secrets), request.workdirUpload ?? null];
+  const secretNames = request.secrets === undefined ? null : Object.keys(request.secrets).sort();
+  const canonical = [request.task, request.fileName ?? null, sorted(request.env), secretNames, request.workdirUpload ?? null];
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }
 

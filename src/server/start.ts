@@ -20,6 +20,7 @@ import { createBackends } from './backends.js';
 import { Scheduler } from '../scheduler/loop.js';
 import { JobTransitions } from '../scheduler/transitions.js';
 import { openSqliteStore } from '../store/sqlite/store.js';
+import { loadSecretKey } from '../store/secret-box.js';
 import type { Store } from '../store/types.js';
 import { buildApp } from './app.js';
 import { Observability } from '../metrics/observability.js';
@@ -158,9 +159,11 @@ async function summarizeGpus(backends: readonly Backend[]): Promise<string> {
 
 /** SQLite in $STINT_HOME by default; PostgreSQL (loaded only then) when a database URL is set. */
 async function openStore(config: ServerConfig): Promise<Store> {
-  if (config.databaseUrl === undefined) return openSqliteStore(join(config.home, 'stint.db'));
+  // Job secrets are sealed at rest with a key kept beside the token, never in the database.
+  const secretKey = loadSecretKey(join(config.home, 'secrets.key'));
+  if (config.databaseUrl === undefined) return openSqliteStore(join(config.home, 'stint.db'), { secretKey });
   const { openPostgresStore } = await import('../store/postgres/store.js');
-  return openPostgresStore(config.databaseUrl, { schema: config.databaseSchema });
+  return openPostgresStore(config.databaseUrl, { schema: config.databaseSchema, secretKey });
 }
 
 function listenError(error: unknown, config: ServerConfig): unknown {

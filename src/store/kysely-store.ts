@@ -3,8 +3,8 @@
 // else is here. Invariants: a transition is one transaction that changes the job only if it is
 // still in the expected state and writes its event, attempt, handle and GPU holds with it; a GPU
 // is held by at most one job (primary key on gpu_holds; a duplicate becomes StintError CONFLICT);
-// a job and its idempotency key are written in one transaction (both or neither); a job that
-// reaches a terminal state has its secret values removed in the transaction that ends it.
+// a job and its idempotency key are written in one transaction (both or neither); secret values
+// are written sealed when the store has a key (secret-box.ts), and a transition may remove them.
 
 import { sql, type Kysely, type SelectQueryBuilder, type Transaction as KyselyTx } from 'kysely';
 import type { AttemptRecord } from '../core/accounting.js';
@@ -15,6 +15,7 @@ import { toAttemptRow, toEventRow, toJobRow } from './rows.js';
 import type { Database as Schema } from './schema.js';
 import type { AttemptRow, EndedAttemptUsage, EventRow, GpuHold, IdempotencyRecord, JobFilter, JobRow, JobSortKey, NewJob, Store, Transition } from './types.js';
 import type { UserStore } from './users.js';
+import { PLAIN_SECRETS, type SecretBox } from './secret-box.js';
 import { KyselyObservabilityStore, type ObservabilityStore } from './observability.js';
 
 export class KyselyStore implements Store {
@@ -27,13 +28,15 @@ export class KyselyStore implements Store {
     readonly users: UserStore,
     /** Whether a failed write was a second use of a user's idempotency key (a unique violation). */
     private readonly isUniqueViolation: (error: unknown) => boolean = isHoldConflict,
+    /** Seals secret values before they are written and opens them when read (secret-box.ts). */
+    private readonly box: SecretBox = PLAIN_SECRETS,
   ) {
     this.observability = new KyselyObservabilityStore(db);
   }
 
   async submitJob(job: NewJob): Promise<JobRow> {
     try {
-      return await this.db.transaction().execute((trx) => insertJob(trx, job));
+      return await this.db.transaction().execute((trx) => insertJob(trx, job, this.box));
     } catch (error) {
       if (job.idempotency && this.isUniqueViolation(error)) {
         throw new StintError('CONFLICT', `Idempotency-Key ${job.idempotency.key} was used by a submission at the same moment`, { idempotencyKey: job.idempotency.key });
@@ -55,7 +58,7 @@ export class KyselyStore implements Store {
 
   async getJob(id: number): Promise<JobRow | null> {
     const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? toJobRow(row) : null;
+    return row ? toJobRow(row, this.box) : null;
   }
 
   async listJobs(filter: JobFilter = {}): Promise<JobRow[]> {
@@ -66,7 +69,7 @@ export class KyselyStore implements Store {
     if (sort.key !== 'id') query = query.orderBy('id', sort.dir);
     if (filter.limit !== undefined) query = query.limit(filter.limit);
     if (filter.offset !== undefined && filter.offset > 0) query = query.offset(filter.offset);
-    return (await query.execute()).map(toJobRow);
+    return (await query.execute()).map((r) => toJobRow(r, this.box));
   }
 
   async countJobs(filter: JobFilter = {}): Promise<number> {
@@ -252,7 +255,7 @@ export class KyselyStore implements Store {
 }
 
 /** The job, its first event and (when given) its idempotency key, in the caller's transaction. */
-async function insertJob(trx: KyselyTx<Schema>, job: NewJob): Promise<JobRow> {
+async function insertJob(trx: KyselyTx<Schema>, job: NewJob, box: SecretBox): Promise<JobRow> {
   const inserted = await trx
     .insertInto('jobs')
     .values({
@@ -265,7 +268,7 @@ async function insertJob(trx: KyselyTx<Schema>, job: NewJob): Promise<JobRow> {
       reason: 'submitted',
       spec: JSON.stringify(job.spec),
       choices: JSON.stringify(job.choices),
-      secrets: JSON.stringify(job.secrets),
+      secrets: box.seal(JSON.stringify(job.secrets)),
       backend: job.backend,
       workdir_archive: job.workdirArchive,
       exit_code: null,
@@ -284,7 +287,7 @@ async function insertJob(trx: KyselyTx<Schema>, job: NewJob): Promise<JobRow> {
     .values({ job_id: inserted.id, at: job.submittedAt, from_state: null, to_state: 'PENDING', reason: 'submitted' })
     .execute();
   if (job.idempotency) await recordIdempotencyKey(trx, job.idempotency, inserted.id, job.submittedAt);
-  return toJobRow(inserted);
+  return toJobRow(inserted, box);
 }
 
 async function recordIdempotencyKey(trx: KyselyTx<Schema>, record: IdempotencyRecord, jobId: number, at: number): Promise<void> {

@@ -1,14 +1,21 @@
 // Conversions from stored rows (snake_case columns, JSON as text) to the store's row types, shared
 // by the SQLite and PostgreSQL adapters: both hand Kysely the same column values (numbers for
-// integers, BIGINT included; JSON text parsed here), so one mapping serves both.
+// integers, BIGINT included; JSON text parsed here), so one mapping serves both. A job's secrets
+// are opened through the store's SecretBox (secret-box.ts) on first read.
 
 import type { Selectable } from 'kysely';
 import type { EndReason, JobState } from '../core/job-state.js';
 import type { AttemptRow, EventRow, JobRow } from './types.js';
 import type { AttemptsTable, EventsTable, JobsTable } from './schema.js';
+import { PLAIN_SECRETS, type SecretBox } from './secret-box.js';
 
-export function toJobRow(r: Selectable<JobsTable>): JobRow {
-  return {
+/**
+ * `secrets` is opened (unsealed) only when read: listing the queue never decrypts anything, and
+ * a job whose secrets cannot be opened fails where they are needed, not in every list.
+ */
+export function toJobRow(r: Selectable<JobsTable>, box: SecretBox = PLAIN_SECRETS): JobRow {
+  let secrets: Record<string, string> | undefined;
+  const row: JobRow = {
     id: r.id,
     name: r.name,
     owner: r.owner,
@@ -19,7 +26,7 @@ export function toJobRow(r: Selectable<JobsTable>): JobRow {
     reason: r.reason,
     spec: JSON.parse(r.spec),
     choices: JSON.parse(r.choices),
-    secrets: JSON.parse(r.secrets),
+    secrets: {},
     backend: r.backend,
     workdirArchive: r.workdir_archive,
     attempt: r.attempt,
@@ -34,6 +41,11 @@ export function toJobRow(r: Selectable<JobsTable>): JobRow {
     notBefore: r.not_before ?? null,
     cancelReason: r.cancel_reason ?? null,
   };
+  Object.defineProperty(row, 'secrets', {
+    enumerable: true,
+    get: () => (secrets ??= JSON.parse(box.open(r.secrets, r.id)) as Record<string, string>),
+  });
+  return row;
 }
 
 export function toAttemptRow(r: Selectable<AttemptsTable>): AttemptRow {

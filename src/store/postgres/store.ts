@@ -10,12 +10,15 @@ import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import { KyselyStore } from '../kysely-store.js';
 import { KyselyUserStore } from '../kysely-users.js';
 import { MIGRATIONS } from '../migrations/index.js';
+import { PLAIN_SECRETS, sealedSecrets } from '../secret-box.js';
 import type { Database as Schema } from '../schema.js';
 import type { Store } from '../types.js';
 
 export interface PostgresStoreOptions {
   /** Schema holding stint's tables, created if missing; every connection searches only it. */
   schema?: string;
+  /** Seals job secrets at rest with this 32-byte key (secret-box.ts); plain JSON without one. */
+  secretKey?: Buffer;
 }
 
 /** Advisory lock class for migrations; the second key is the schema, so schemas migrate apart. */
@@ -42,7 +45,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     await db.destroy();
     throw error;
   }
-  return new KyselyStore(db, isGpuHoldConflict, new KyselyUserStore(db, isUniqueViolation), isUniqueViolation);
+  const box = options.secretKey ? sealedSecrets(options.secretKey) : PLAIN_SECRETS;
+  return new KyselyStore(db, isGpuHoldConflict, new KyselyUserStore(db, isUniqueViolation), isUniqueViolation, box);
 }
 
 /**

@@ -49,3 +49,43 @@ describe('sqlite: migration 007 on a database made before it', () => {
     check.close();
   });
 });
+
+describe('sqlite: job secrets sealed at rest', () => {
+  const key = Buffer.alloc(32, 7);
+  const job = (secrets: Record<string, string>) => ({
+    name: 's', owner: 'ann', project: null, priority: 0, spec: { run: 'true' } as never, choices: [0], secrets, backend: 'local', workdirArchive: null, submittedAt: 1,
+  });
+
+  it('writes no secret value to the database file and reads it back with the key', async () => {
+    const path = await sqlite.freshLocation();
+    const store = await openSqliteStore(path, { secretKey: key });
+    const { id } = await store.submitJob(job({ TOKEN: 'plain-value-that-must-not-be-stored' }));
+    expect((await store.getJob(id))?.secrets).toEqual({ TOKEN: 'plain-value-that-must-not-be-stored' });
+    await store.close();
+    const raw = new Database(path);
+    const stored = raw.prepare('SELECT secrets FROM jobs WHERE id = ?').pluck().get(id) as string;
+    raw.close();
+    expect(stored).toMatch(/^sealed:v1:/);
+    expect(stored).not.toContain('plain-value');
+    // Without the key, or with another, reading the secrets is an error (never {} in silence);
+    // the rest of the row, and listing the queue, still work.
+    const keyless = await openSqliteStore(path);
+    const row = (await keyless.listJobs())[0]!;
+    expect(row.id).toBe(id);
+    expect(() => row.secrets).toThrow(/secrets of job 1 cannot be opened/);
+    await keyless.close();
+    const other = await openSqliteStore(path, { secretKey: Buffer.alloc(32, 8) });
+    await expect(other.getJob(id).then((j) => j!.secrets)).rejects.toMatchObject({ code: 'INTERNAL' });
+    await other.close();
+  });
+
+  it('reads rows written before sealing (plain JSON) as they are', async () => {
+    const path = await sqlite.freshLocation();
+    const plain = await openSqliteStore(path);
+    const { id } = await plain.submitJob(job({ A: 'old' }));
+    await plain.close();
+    const sealed = await openSqliteStore(path, { secretKey: key });
+    expect((await sealed.getJob(id))?.secrets).toEqual({ A: 'old' });
+    await sealed.close();
+  });
+});

@@ -9,10 +9,16 @@ import { Kysely, SqliteDialect, sql } from 'kysely';
 import { KyselyStore } from '../kysely-store.js';
 import { KyselyUserStore } from '../kysely-users.js';
 import { MIGRATIONS } from '../migrations/index.js';
+import { PLAIN_SECRETS, sealedSecrets } from '../secret-box.js';
 import type { Database as Schema } from '../schema.js';
 import type { Store } from '../types.js';
 
-export async function openSqliteStore(path: string): Promise<Store> {
+export interface SqliteStoreOptions {
+  /** Seals job secrets at rest with this 32-byte key (secret-box.ts); plain JSON without one. */
+  secretKey?: Buffer;
+}
+
+export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<Store> {
   const raw = new Database(path);
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
@@ -22,7 +28,8 @@ export async function openSqliteStore(path: string): Promise<Store> {
   raw.pragma('secure_delete = ON');
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   await migrate(db);
-  return new KyselyStore(db, isUniqueViolation, new KyselyUserStore(db, isUniqueViolation));
+  const box = options.secretKey ? sealedSecrets(options.secretKey) : PLAIN_SECRETS;
+  return new KyselyStore(db, isUniqueViolation, new KyselyUserStore(db, isUniqueViolation), isUniqueViolation, box);
 }
 
 /**
