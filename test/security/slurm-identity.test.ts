@@ -226,12 +226,13 @@ describe.runIf(isRoot)('Slurm backend: submissions under the job owner\'s accoun
     expect(overSsh.identity).toMatchObject({ perUser: false, why: expect.stringMatching(/SSH as the one account svc/) });
   });
 
-  it('gives every node of a 2-node job its secret and environment, as A, with no file holding it', async () => {
-    const spec = taskSpec('echo "rank=$SKYPILOT_NODE_RANK user=$(id -un) key=$API_KEY path=$PATH mode=$MODE"', { numNodes: 2, envs: { MODE: 'x y' } });
+  it('gives every node of a 2-node job its secret and environment, as A, and the job\'s SBATCH_* envs do not steer sbatch', async () => {
+    const envs = { MODE: 'x y', SBATCH_ACCOUNT: 'stolen', SBATCH_PARTITION: 'second' };
+    const spec = taskSpec('echo "rank=$SKYPILOT_NODE_RANK user=$(id -un) key=$API_KEY mode=$MODE part=$SLURM_JOB_PARTITION acct=$SLURM_JOB_ACCOUNT"', { numNodes: 2, envs });
     const ref = await submitAsA(spec, { secrets: { API_KEY: 'two-node-secret' } });
     expect((await waitForEnd(backend, ref, 90_000)).exitCode).toBe(0);
     const log = (await backend.readLog(ref, 0, 1 << 20)).text.split('\n').filter(Boolean).sort();
-    expect(log).toEqual([0, 1].map((r) => expect.stringMatching(new RegExp(`^rank=${r} user=${ACCOUNT_A} key=two-node-secret path=/\\S+ mode=x y$`))));
+    expect(log).toEqual([0, 1].map((r) => expect.stringMatching(new RegExp(`^rank=${r} user=${ACCOUNT_A} key=two-node-secret mode=x y part=debug acct=(?!stolen)`))));
   });
 
   it('unpacks the workdir snapshot as A\'s own files, links included, without following them', async () => {
