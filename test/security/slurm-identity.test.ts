@@ -15,7 +15,7 @@ import { taskSpec, waitForEnd, waitForLog } from '../../src/backends/contract.js
 import type { SlurmBackend } from '../../src/backends/slurm/backend.js';
 import type { TaskSpec } from '../../src/core/spec/types.js';
 import { TarWriter } from '../../src/workdir/tar.js';
-import { isEnded, serverProcess, tempHome, waitForJob, type ServerProcess } from '../helpers/server.js';
+import { isEnded, REPO, serverProcess, tempHome, waitForJob, type ServerProcess } from '../helpers/server.js';
 import { ensureCluster, SLURM_CONF, sharedDir, slurm, testBackend } from '../slurm/cluster.js';
 
 const ACCOUNT_A = 'stintslurma';
@@ -224,6 +224,14 @@ describe.runIf(isRoot)('Slurm backend: submissions under the job owner\'s accoun
     expect(backend.identity).toEqual({ perUser: true });
     const overSsh = await testBackend({ ssh: { host: 'login.example', user: 'svc' } });
     expect(overSsh.identity).toMatchObject({ perUser: false, why: expect.stringMatching(/SSH as the one account svc/) });
+  });
+
+  it('on a non-root server, says it cannot run each job under its owner\'s identity, and why', () => {
+    // The built backend, loaded by a process running as nobody (needs dist/, as the server tests do).
+    const module = join(REPO, 'dist', 'src', 'backends', 'slurm', 'backend.js');
+    const script = `import(${JSON.stringify(module)}).then(async (m) => console.log(JSON.stringify((await m.createSlurmBackend({ name: 'hpc', workdir: '/tmp/x' })).identity)))`;
+    const out = execFileSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '-e', script], { env: { PATH: '/usr/bin:/bin', HOME: '/tmp' }, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ perUser: false, why: expect.stringMatching(/the server is not root, so backend hpc can only submit Slurm jobs as the server's own account; run the server as root/) });
   });
 
   it('gives every node of a 2-node job its secret and environment, as A, and the job\'s SBATCH_* envs do not steer sbatch', async () => {
