@@ -24,4 +24,23 @@ describe('TaskParser', () => {
     const files = await Promise.all(Array.from({ length: 5 }, (_, i) => parser.parse(`name: n${i}\nrun: x`)));
     expect(files.map((f) => f.name)).toEqual(['n0', 'n1', 'n2', 'n3', 'n4']);
   }, 30_000);
+
+  it('refuses a file that takes longer than the time limit, and the next file gets a fresh worker', async () => {
+    const slowParser = new TaskParser(50);
+    try {
+      const garbage = Array.from({ length: 8000 }, (_, i) => `${i}: [: {] } ] : - ? &`).join('\n');
+      await expect(slowParser.parse(garbage)).rejects.toMatchObject({ code: 'INVALID_SPEC', message: expect.stringMatching(/took longer than 0.05 s/) });
+      const quick = new TaskParser();
+      expect((await quick.parse('name: after\nrun: x')).name).toBe('after');
+      await quick.close();
+    } finally {
+      await slowParser.close();
+    }
+  }, 60_000);
+
+  it('refuses files once closed', async () => {
+    const closed = new TaskParser();
+    await closed.close();
+    await expect(closed.parse('run: x')).rejects.toMatchObject({ code: 'SERVER_UNREACHABLE' });
+  });
 });

@@ -23,15 +23,19 @@ interface Pending extends ParseRequest {
   reject: (error: unknown) => void;
 }
 
-type Answer = { id: number; file: TaskFile } | { id: number; error: { code: string; message: string; details: Record<string, unknown> } };
+type Answer = { ready: true } | { id: number; file: TaskFile } | { id: number; error: { code: string; message: string; details: Record<string, unknown> } };
 
 export class TaskParser {
   private worker: Worker | null = null;
+  /** The worker has loaded its modules: the time limit counts from here, not from its start. */
+  private ready = false;
   private readonly queue: Pending[] = [];
   private current: Pending | null = null;
   private timer: NodeJS.Timeout | null = null;
   private nextId = 1;
   private closed = false;
+
+  constructor(private readonly timeLimitMs = PARSE_TIME_LIMIT_MS) {}
 
   parse(text: string, opts: ParseOptions = {}): Promise<TaskFile> {
     if (this.closed) return Promise.reject(new StintError('SERVER_UNREACHABLE', 'the server is stopping'));
@@ -52,12 +56,15 @@ export class TaskParser {
   }
 
   private next(): void {
-    if (this.current || this.closed) return;
-    const job = this.queue.shift();
-    if (!job) return;
+    if (this.current || this.closed || this.queue.length === 0) return;
+    const worker = this.ensureWorker();
+    if (!this.ready) return;
+    const job = this.queue.shift()!;
     this.current = job;
-    this.timer = setTimeout(() => this.fail(new StintError('INVALID_SPEC', `the task file took longer than ${PARSE_TIME_LIMIT_MS / 1000} s to read; no real task file does`, { limitMs: PARSE_TIME_LIMIT_MS })), PARSE_TIME_LIMIT_MS);
-    this.ensureWorker().postMessage({ id: job.id, text: job.text, opts: job.opts } satisfies ParseRequest);
+    const limit = this.timeLimitMs;
+    const slow = new StintError('INVALID_SPEC', `the task file took longer than ${limit / 1000} s to read; no real task file does`, { limitMs: limit });
+    this.timer = setTimeout(() => this.fail(slow), limit);
+    worker.postMessage({ id: job.id, text: job.text, opts: job.opts } satisfies ParseRequest);
   }
 
   private ensureWorker(): Worker {
@@ -86,6 +93,10 @@ export class TaskParser {
   }
 
   private answer(answer: Answer): void {
+    if ('ready' in answer) {
+      this.ready = true;
+      return this.next();
+    }
     if (answer.id !== this.current?.id) return;
     const job = this.finish()!;
     if ('file' in answer) job.resolve(answer.file);
@@ -93,12 +104,19 @@ export class TaskParser {
     this.next();
   }
 
-  /** The current file failed with the worker: the worker is replaced for the next one. */
+  /**
+   * The current file failed with the worker: the worker is replaced for the next one. A worker that
+   * fails before it is ready fails every queued file instead (it would fail again).
+   */
   private fail(error: unknown): void {
     const worker = this.worker;
+    const started = this.ready;
     this.worker = null;
+    this.ready = false;
     void worker?.terminate();
-    this.finish()?.reject(error);
+    const job = this.finish();
+    job?.reject(error);
+    if (!job && !started) for (const queued of this.queue.splice(0)) queued.reject(error);
     this.next();
   }
 }

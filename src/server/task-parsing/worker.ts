@@ -1,5 +1,6 @@
 // The worker thread of task-parser.ts: parses one task file per message and answers with the
-// TaskFile or the StintError's {code, message, details}. Holds no state between messages.
+// TaskFile or the StintError's {code, message, details}. Holds no state between messages; says
+// {ready: true} once its modules are loaded.
 
 import { parentPort } from 'node:worker_threads';
 import { StintError } from '../../core/errors.js';
@@ -19,3 +20,5 @@ parentPort?.on('message', ({ id, text, opts }: ParseRequest) => {
     parentPort!.postMessage({ id, error: wire });
   }
 });
+// Modules are loaded: the parser's time limit starts counting from here.
+parentPort?.postMessage({ ready: true });
