@@ -27,7 +27,8 @@ export interface EngineSubmitDeps {
   launching: Set<number>;
   wake: () => void;
   track: (launch: Promise<void>) => void;
-  runAs: (owner: string) => Promise<RunAs | null>;
+  /** The job's Unix account; `ownerId` (the job's owner id) decides when given, the name otherwise. */
+  runAs: (owner: string, ownerId?: number | null) => Promise<RunAs | null>;
 }
 
 export interface EngineQueued {
@@ -91,7 +92,7 @@ async function submit(deps: EngineSubmitDeps, backend: Backend, job: JobRow): Pr
     const launched = await backend.launch({
       jobId: job.id, attempt, name: job.name, spec: job.spec, secrets: job.secrets,
       node: null, gpus: [], workdirArchive: job.workdirArchive, env: {},
-      runAs: await deps.runAs(job.owner),
+      runAs: await deps.runAs(job.owner, job.ownerId),
     });
     await deps.store.updateAttemptHandle(job.id, attempt, launched.handle, launched.logPath);
   } catch (error) {

@@ -48,7 +48,8 @@ export interface SchedulerHooks {
 
 export interface SchedulerResources {
   /** The Unix account a job owner's jobs run as (null: the server's user); throws when refused. */
-  runAs: (owner: string) => Promise<RunAs | null>;
+  /** The job's Unix account; `ownerId` (the job's owner id) decides when given, the name otherwise. */
+  runAs: (owner: string, ownerId?: number | null) => Promise<RunAs | null>;
   store: Store;
   backends: readonly Backend[];
   clock: Clock;

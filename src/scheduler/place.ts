@@ -33,7 +33,8 @@ export interface PlaceDeps {
   track: (launch: Promise<void>) => void;
   fairShare: FairShareOrder;
   quotas: QuotaGate;
-  runAs: (owner: string) => Promise<RunAs | null>;
+  /** The job's Unix account; `ownerId` (the job's owner id) decides when given, the name otherwise. */
+  runAs: (owner: string, ownerId?: number | null) => Promise<RunAs | null>;
   /** Filled with each pending job's priority on passes that explain. */
   priorities: Map<number, JobPriority>;
 }
@@ -161,7 +162,7 @@ async function launch(deps: PlaceDeps, backend: Backend, job: JobRow, placement:
       gpus: placement.gpuIndices,
       workdirArchive: job.workdirArchive,
       env: {},
-      runAs: await deps.runAs(job.owner),
+      runAs: await deps.runAs(job.owner, job.ownerId),
     });
     const running = await deps.transitions.apply({
       jobId: job.id,

@@ -1,7 +1,8 @@
 // Which Unix account a job runs as. A server that is not root runs every job as its own user. A
 // root server runs a job as the Unix account an admin mapped its owner to; the server's own user
 // (the single-user admin) runs as the server's user; anyone else is refused, unless the server was
-// started with --allow-root-jobs: a job never runs as root unless an admin allowed it.
+// started with --allow-root-jobs: a job never runs as root unless an admin allowed it. A job's owner
+// is looked up by its user id (a reused name is another user).
 
 import { execFileSync } from 'node:child_process';
 import { StintError } from '../core/errors.js';
@@ -19,11 +20,15 @@ export interface RunAsPolicy {
 }
 
 /** null: run as the server's own user. Throws FORBIDDEN when the owner may not run jobs here. */
-export async function runAsFor(owner: string, users: UserStore, policy: RunAsPolicy): Promise<RunAs | null> {
+export async function runAsFor(owner: string, users: UserStore, policy: RunAsPolicy, ownerId?: number | null): Promise<RunAs | null> {
   if (!policy.serverIsRoot) return null;
-  const mapped = (await users.getUser(owner))?.unixUser ?? null;
+  // A job is its owner's by id: a removed user's job keeps that user's account, never the one of
+  // a later user who took the name.
+  const user = ownerId === undefined || ownerId === null ? await users.getUser(owner) : await users.getUserById(ownerId);
+  const mapped = user?.unixUser ?? null;
   if (mapped !== null && mapped !== 'root') return unixAccount(mapped);
-  if (mapped === 'root' || owner === policy.serverUser || policy.allowRootJobs) return null;
+  // The server's own user is the single-user admin it made: a later member of that name is not it.
+  if (mapped === 'root' || (owner === policy.serverUser && user?.role === 'admin') || policy.allowRootJobs) return null;
   throw new StintError(
     'FORBIDDEN',
     `the server runs as root and user ${owner} is not mapped to a Unix account, so the job would run as root (rule run-as.mapped-account); an admin maps one with \`stint admin user map ${owner} UNIX_USER\`, or starts the server with --allow-root-jobs`,

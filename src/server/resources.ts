@@ -17,7 +17,7 @@ export interface ServerResources {
   uploadsDir: string;
   maxUploadBytes: number;
   /** The Unix account an owner's jobs run as (null: the server's user); throws FORBIDDEN when refused. */
-  runAs: (owner: string) => Promise<RunAs | null>;
+  runAs: (owner: string, ownerId?: number | null) => Promise<RunAs | null>;
   /** --shared-account-insecure: admit several job-running users although a backend runs them under one account. */
   sharedAccountInsecure?: boolean;
 }

@@ -89,7 +89,7 @@ async function startLocked(config: ServerConfig, locks: ServerLocks): Promise<Ru
   const observability = await Observability.create({ settings: config.observability, store, backends: unguarded, clock, transitions, logger });
   const backends = observability.backends;
   const runAsPolicy = { serverIsRoot: process.getuid?.() === 0, serverUser: config.owner, allowRootJobs: config.allowRootJobs };
-  const runAs = (owner: string) => runAsFor(owner, store.users, runAsPolicy);
+  const runAs = (owner: string, ownerId?: number | null) => runAsFor(owner, store.users, runAsPolicy, ownerId);
   const scheduler = new Scheduler({ runAs, store, backends, clock, transitions, logger, config: { killGraceMs: config.killGraceMs, pollIntervalMs: config.pollIntervalMs, preemptGraceMs: config.preemptGraceMs, preemptMinRuntimeMs: config.preemptMinRuntimeMs }, hooks: observability.hooks });
   // The HTTP side sees the backends as they are: a drained GPU is out of placement, not out of the
   // machine, so a job that needs it is still admitted and waits (drains are in /api/v1/health).

@@ -102,4 +102,19 @@ describe('M9: a reused user name inherits nothing', () => {
     expect((await admin.listUsers({ all: true })).users.filter((u) => u.name === 'tmpu')).toHaveLength(2);
     await admin.cancel(pending.id!);
   });
+
+  it("runs a removed user's waiting job as that user's Unix account, not as the next user of the name", async () => {
+    const old = await member('reuse');
+    await admin.setUnixUser('reuse', 'nobody');
+    const blocker = await admin.submit({ task: 'resources: {accelerators: A100:2}\nrun: sleep 60\n' });
+    await waitForJob(admin, blocker.id!, (j) => j.state === 'RUNNING');
+    const { id } = await old.submit(job(null, 'id -un'));
+    await admin.removeUser('reuse');
+    await member('reuse');
+    await admin.setUnixUser('reuse', 'www-data');
+    await admin.cancel(blocker.id!);
+    const ended = await waitForJob(admin, id!, isEnded);
+    expect(ended.state, ended.reason ?? '').toBe('SUCCEEDED');
+    expect((await admin.logs(id!)).text).toBe('nobody\n');
+  });
 });
