@@ -2,7 +2,7 @@
 //   A100 | A100:2 | A100:0.5           one type, count 1 by default, fractions allowed
 //   {A100: 1, H100: 1} | {A100:1, H100:1}   a set: any of them will do
 //   [A100:1, H100:1]                   a list: an ordered preference
-// Invariant: every alternative has a non-empty name and a finite count > 0, and remembers where it
+// Invariant: every alternative has a non-empty name and a count in (0, MAX_GPUS_PER_NODE], and remembers where it
 // was written, so a fractional count or an unplaceable type can be reported at its own line.
 
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
@@ -36,9 +36,13 @@ function checkName(ctx: ParseContext, field: string, node: Node, name: string, w
   return false;
 }
 
+/** GPUs of one type on one node; no machine holds more. */
+export const MAX_GPUS_PER_NODE = 1024;
+
 function checkCount(ctx: ParseContext, field: string, node: Node, count: number, written: unknown): boolean {
-  if (Number.isFinite(count) && count > 0) return true;
-  bad(ctx, field, node, `the GPU count must be a positive number (a fraction such as 0.5 shares a GPU)`, written);
+  if (Number.isFinite(count) && count > 0 && count <= MAX_GPUS_PER_NODE) return true;
+  const limit = count > MAX_GPUS_PER_NODE ? `at most ${MAX_GPUS_PER_NODE} per node` : 'a positive number (a fraction such as 0.5 shares a GPU)';
+  bad(ctx, field, node, `the GPU count must be ${limit}`, written);
   return false;
 }
 

@@ -110,6 +110,11 @@ describe('counts and durations', () => {
     expect(issues(`max_runtime: ${'9'.repeat(400)}\nrun: x`)[0]?.field).toBe('max_runtime');
   });
 
+  it('refuses GPU counts beyond any node', () => {
+    expect(issues('resources: {accelerators: "A100:5000"}\nrun: x')[0]?.message).toMatch(/at most 1024 per node/);
+    expect(issues('resources: {accelerators: {A100: 4096}}\nrun: x')[0]?.message).toMatch(/at most 1024 per node/);
+  });
+
   it('refuses CPU counts and sizes beyond any machine', () => {
     expect(issues('resources: {cpus: 1e9}\nrun: x')[0]?.message).toBe('must be at most 100000');
     expect(issues('resources: {memory: 2PB}\nrun: x')[0]?.message).toMatch(/at most 1048576 GB/);
