@@ -39,16 +39,16 @@ export async function readMaskedLog(backend: Backend, ref: AttemptRef, offset: n
   const lookStart = Math.max(0, main.offset - reach);
   const before = main.offset > lookStart ? (await backend.readLog(ref, lookStart, main.offset - lookStart)).text : '';
   const after = reach > 0 ? await backend.readLog(ref, main.nextOffset, reach) : { text: '', nextOffset: main.nextOffset, size: main.size };
-  const window = before + main.text + after.text;
-  const coverage = await matcher.cover(window);
-  const from = before.length;
-  let to = from + main.text.length;
+  const coverage = await matcher.cover([before, main.text, after.text]);
+  // Positions in the window before + main + after; the answer is cut from main alone.
+  const windowLength = before.length + main.text.length + after.text.length;
+  let to = main.text.length;
   let nextOffset = main.nextOffset;
   const atLogEnd = after.nextOffset >= after.size;
   if (!options.ended && atLogEnd && coverage.pending > after.text.length) {
-    const cut = Math.max(from, window.length - coverage.pending);
-    nextOffset -= Buffer.byteLength(window.slice(cut, to));
+    const cut = Math.max(0, windowLength - coverage.pending - before.length);
+    nextOffset -= Buffer.byteLength(main.text.slice(cut, to));
     to = cut;
   }
-  return { text: renderMasked(window, coverage.regions, from, to), offset: main.offset, nextOffset, size: Math.max(main.size, after.size), heldBack: main.nextOffset - nextOffset };
+  return { text: renderMasked(main.text, coverage.regions, 0, to, before.length), offset: main.offset, nextOffset, size: Math.max(main.size, after.size), heldBack: main.nextOffset - nextOffset };
 }

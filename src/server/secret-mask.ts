@@ -16,8 +16,9 @@ export const MIN_MASKED_LENGTH = 4;
 
 /** Characters scanned between two yields to the event loop. */
 const SLICE = 64 * 1024;
-/** Patterns added to the trie between two yields while building. */
-const BUILD_SLICE = 2_000;
+/** Patterns added to the trie, or nodes linked, between two yields while building. */
+const BUILD_SLICE = 500;
+const LINK_SLICE = 10_000;
 /** Automata kept for reuse (one per distinct set of secret values). */
 const CACHE_MAX = 32;
 /** Edge keys are node * 2^16 + UTF-16 code unit. */
@@ -65,23 +66,30 @@ export class SecretMatcher {
     return this.values.length === 0;
   }
 
-  /** Where the values occur in `text` (one pass, yielding between slices). */
-  async cover(text: string): Promise<Coverage> {
+  /**
+   * Where the values occur in `text`, or in the texts one after the other as if joined (positions
+   * count from the start of the first); one pass, yielding between slices.
+   */
+  async cover(text: string | readonly string[]): Promise<Coverage> {
     const regions: number[] = [];
     let state = 0;
-    for (let from = 0; from < text.length; from += SLICE) {
-      if (from > 0) await yieldToLoop();
-      state = this.scan(text, from, Math.min(text.length, from + SLICE), state, regions);
+    let base = 0;
+    for (const part of typeof text === 'string' ? [text] : text) {
+      for (let from = 0; from < part.length; from += SLICE) {
+        if (base + from > 0) await yieldToLoop();
+        state = this.scan(part, from, Math.min(part.length, from + SLICE), state, base, regions);
+      }
+      base += part.length;
     }
     return { regions, pending: this.depth[state]! };
   }
 
-  private scan(text: string, from: number, to: number, start: number, regions: number[]): number {
+  private scan(text: string, from: number, to: number, start: number, base: number, regions: number[]): number {
     let state = start;
     for (let i = from; i < to; i++) {
       state = this.step(state, text.charCodeAt(i));
       const length = this.out[state]!;
-      if (length > 0) addRegion(regions, i + 1 - length, i + 1);
+      if (length > 0) addRegion(regions, base + i + 1 - length, base + i + 1);
     }
     return state;
   }
@@ -119,14 +127,15 @@ export class SecretMatcher {
       }
       this.out[node] = Math.max(this.out[node]!, value.length);
     }
-    this.linkFailures(children);
+    await this.linkFailures(children);
   }
 
   /** Breadth-first: each node's fail link is the longest proper suffix of its path in the trie. */
-  private linkFailures(children: number[][]): void {
+  private async linkFailures(children: number[][]): Promise<void> {
     const queue: number[] = [];
     for (let i = 0; i < children[0]!.length; i += 2) queue.push(children[0]![i + 1]!);
     for (let head = 0; head < queue.length; head++) {
+      if (head > 0 && head % LINK_SLICE === 0) await yieldToLoop();
       const node = queue[head]!;
       const kids = children[node]!;
       for (let i = 0; i < kids.length; i += 2) {
@@ -156,13 +165,14 @@ function addRegion(regions: number[], start: number, end: number): void {
 /**
  * The characters [from, to) of `text` with every covered character masked: each region that
  * overlaps the range becomes one SECRET_MASK, also when it starts before `from` or ends after `to`.
+ * `shift`: where `text` starts in the coordinates of the regions (it was scanned after other text).
  */
-export function renderMasked(text: string, regions: readonly number[], from = 0, to = text.length): string {
+export function renderMasked(text: string, regions: readonly number[], from = 0, to = text.length, shift = 0): string {
   const parts: string[] = [];
   let at = from;
   for (let i = 0; i < regions.length; i += 2) {
-    const start = regions[i]!;
-    const end = regions[i + 1]!;
+    const start = regions[i]! - shift;
+    const end = regions[i + 1]! - shift;
     if (end <= from || start >= to) continue;
     if (start > at) parts.push(text.slice(at, start));
     parts.push(SECRET_MASK);

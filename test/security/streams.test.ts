@@ -4,9 +4,9 @@
 // (measured with monitorEventLoopDelay, the one timing assertion the issue asks for); a secret
 // split across two ranged reads, or still being written, is never revealed in parts.
 
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StintClient } from '../../src/api/client.js';
+import { MAX_LOOP_DELAY_MS, withLoopMonitor } from '../helpers/event-loop.js';
 import { inProcessServer, isEnded, sleep, waitForJob, type InProcessServer } from '../helpers/server.js';
 import { raw } from './http-raw.js';
 
@@ -152,18 +152,14 @@ describe('M6: masking is one pass over the text for all secrets', () => {
     const task = `resources: {accelerators: A100:1}\nrun: |\n  echo start sec-00042-xyz\n  yes 'the quick brown fox jumps over the lazy dog 0123456789' | head -c ${size - 4096}\n  echo; echo end sec-04999-xyz\n`;
     const job = (await s.client.submit({ task, secrets })).id!;
     await waitForJob(s.client, job, isEnded, 60_000);
-    const monitor = monitorEventLoopDelay({ resolution: 10 });
-    monitor.enable();
-    const answer = await raw(s.server.url, `/api/v1/jobs/${job}/logs?limit=${size}`, { headers: { authorization: `Bearer ${s.token}` } });
-    monitor.disable();
+    const { result: answer, delay } = await withLoopMonitor(() => raw(s.server.url, `/api/v1/jobs/${job}/logs?limit=${size}`, { headers: { authorization: `Bearer ${s.token}` } }));
     expect(answer.status, answer.text.slice(0, 300)).toBe(200);
     const text = (JSON.parse(answer.text) as { text: string }).text;
     expect(text.startsWith('start <secret>\n')).toBe(true);
     expect(text.endsWith('\nend <secret>\n')).toBe(true);
     expect(text).not.toContain('sec-0');
-    const maxMs = monitor.max / 1e6;
-    console.log(`M6 max event-loop delay ${maxMs.toFixed(1)} ms`);
-    expect(maxMs, `event loop blocked ${maxMs.toFixed(0)} ms`).toBeLessThan(200);
+    console.log(`M6: the event loop was blocked at most ${delay.maxMs.toFixed(1)} ms`);
+    expect(delay.maxMs, `event loop blocked ${delay.maxMs.toFixed(0)} ms`).toBeLessThan(MAX_LOOP_DELAY_MS);
   }, 180_000);
 });
 
