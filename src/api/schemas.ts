@@ -62,6 +62,7 @@ export const AttemptSchema = z.object({
   exitCode: z.number().int().nullable(),
   signal: z.string().nullable(),
   endReason: z.string().nullable(),
+  logPath: z.string().nullable().optional().describe("the attempt's output.log on the server's machine, readable by the job's own Unix account; its job directory (work/, checkpoints/) is two levels up"),
 });
 
 export const JobDetailSchema = JobSchema.extend({

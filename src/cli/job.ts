@@ -52,6 +52,8 @@ export function renderJob(job: JobDetailView, now: number, style: Style): string
     ['Exit code', job.exitCode === null ? '-' : `${job.exitCode}${job.signal ? ` (${job.signal})` : ''}`],
     ['Attempt', String(job.attempt)],
   );
+  const log = job.attempts.find((a) => a.attempt === job.attempt)?.logPath;
+  if (log) lines.push(['Log file', log]);
   const width = Math.max(...lines.map(([k]) => k.length));
   const head = lines.map(([k, v]) => `${paint(style, 'bold', k.padEnd(width))}  ${v}`).join('\n');
   const events = table(

@@ -100,6 +100,7 @@ export function jobDetailView(
       exitCode: a.exitCode,
       signal: a.signal,
       endReason: a.endReason,
+      logPath: a.logPath,
     })),
   };
 }
@@ -112,5 +113,5 @@ export function jobDetailView(
 export function redactedJobDetailView(job: JobRow, attempts: readonly AttemptRow[], wait: WaitInfo | undefined, rule: string, rank?: JobPriority): JobDetailView {
   const view = jobDetailView(job, attempts, [], wait, rank);
   const message = `only the job's owner, admins of its project and admins see its spec and events (rule ${rule})`;
-  return { ...view, spec: { redacted: true, rule, message }, events: [] };
+  return { ...view, spec: { redacted: true, rule, message }, events: [], attempts: view.attempts.map((a) => ({ ...a, logPath: null })) };
 }

@@ -288,6 +288,9 @@ describe.runIf(isRoot)('a home under a 0700 directory such as /root (item 3)', (
     expect(text).toContain('ok\n');
     expect(s.output()).toContain(join(jobDir, '..'));
     expect(canRead(NOBODY, join(jobDir, 'checkpoints', 'c'))).toBe(true);
+    // The API and `stint job` say where the owner's files are.
+    expect((await alice.getJob(id!)).attempts?.[0]?.logPath).toBe(join(jobDir, 'attempt-1', 'output.log'));
+    expect(canRead(NOBODY, join(jobDir, 'attempt-1', 'output.log'))).toBe(true);
     expect(canRead(WWW_DATA, join(jobDir, 'checkpoints', 'c'))).toBe(false);
     await stopStint(s);
     await rm(join(jobDir, '..'), { recursive: true, force: true });
