@@ -4,6 +4,10 @@
 // other's rows. Also checks what only a shared server can get wrong: servers starting at once,
 // and racing for a GPU.
 
+import Database from 'better-sqlite3';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropSchemas, findPostgresBin, NOT_INSTALLED, startTestPostgres, type TestPostgres } from '../../../test/postgres/server.js';
@@ -15,6 +19,7 @@ import { observabilityContract } from '../observability.contract.js';
 import type { NewJob } from '../types.js';
 import { openPostgresStore } from './store.js';
 import { lockSchema } from './server-lock.js';
+import { openSqliteStore } from '../sqlite/store.js';
 
 let server: TestPostgres | undefined;
 let url = '';
@@ -153,6 +158,27 @@ describe('postgres store', () => {
     const fresh = await store.users.addUser('ann', 'member', 3);
     expect(fresh.id).not.toBe(old!.id);
     await store.close();
+  });
+
+  it('has the same tables, columns and indexes as SQLite after every migration', async () => {
+    const schema = await freshSchema();
+    const store = await openPostgresStore(url, { schema });
+    await store.close();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const columns = await client.query<{ table_name: string; column_name: string }>('SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1', [schema]);
+    // Primary keys and UNIQUE columns are indexes of their own in PostgreSQL (sqlite_autoindex_* in SQLite).
+    const indexes = await client.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key'`, [schema]);
+    await client.end();
+    const sqlitePath = join(await mkdtemp(join(tmpdir(), 'stint-schema-')), 'stint.db');
+    await (await openSqliteStore(sqlitePath)).close();
+    const raw = new Database(sqlitePath);
+    const tables = raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).pluck().all() as string[];
+    const sqliteColumns = tables.flatMap((t) => (raw.pragma(`table_info(${t})`) as Array<{ name: string }>).map((c) => `${t}.${c.name}`));
+    const sqliteIndexes = raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'`).pluck().all() as string[];
+    raw.close();
+    expect(columns.rows.map((r) => `${r.table_name}.${r.column_name}`).sort()).toEqual(sqliteColumns.sort());
+    expect(indexes.rows.map((r) => r.indexname).sort()).toEqual(sqliteIndexes.sort());
   });
 
   it('says how to install PostgreSQL when its binaries are missing', () => {
