@@ -92,11 +92,11 @@ export class ProcessLauncher {
       // Referenced while a start is awaited, so the process waits for the answer.
       (launcher.stdout as unknown as Socket).ref();
       launcher.stdin.write(line);
-    }).finally(() => {
+    }).finally(async () => {
       if (this.starting.size === 0) (launcher.stdout as unknown as Socket).unref();
+      // Started: the attempt's shell holds env.sh open on a descriptor. Failed: nothing needs it.
+      await rm(join(options.dir, 'env.sh'), { force: true });
     });
-    // The attempt's shell holds env.sh open on a descriptor; no path to it is left.
-    await rm(join(options.dir, 'env.sh'), { force: true });
     return { dir: options.dir, wrapperPid: pid, wrapperStart: processStartTime(pid) };
   }
 
