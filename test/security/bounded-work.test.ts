@@ -6,7 +6,7 @@
 // keep answering /healthz afterwards. Needs `npx tsc -p tsconfig.build.json` (bin/stint runs dist/).
 
 import { request as httpRequest } from 'node:http';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,6 +164,23 @@ async function gzipBomb(): Promise<Buffer> {
 const upload = (body: Buffer) => call('POST', '/api/v1/uploads', body, 'application/gzip');
 
 describe('workdir uploads (M3 #59, L8 #60, L9 #112)', () => {
+  it('#112: an upload unused for a week is deleted at the next upload', async () => {
+    const snapshot = (text: string) => {
+      const tar = new TarWriter();
+      tar.file('main.py', 0o644, 0, Buffer.from(text));
+      return gzipSync(tar.finish());
+    };
+    const old = await upload(snapshot('old'));
+    expect(old.status).toBe(201);
+    const oldPath = join(home, 'uploads', `${old.body.id as string}.tar.gz`);
+    const weekAgo = new Date(Date.now() - 8 * 86400 * 1000);
+    utimesSync(oldPath, weekAgo, weekAgo);
+    const fresh = await upload(snapshot('fresh'));
+    expect(fresh.status).toBe(201);
+    expect(existsSync(oldPath)).toBe(false);
+    expect(existsSync(join(home, 'uploads', `${fresh.body.id as string}.tar.gz`))).toBe(true);
+  });
+
   it('#59: a gzip bomb (1 MB → 1 GiB) is refused at upload, and the server stays small', async () => {
     const bomb = await gzipBomb();
     expect(bomb.length).toBeLessThan(2 * 1024 * 1024);
