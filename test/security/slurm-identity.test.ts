@@ -97,9 +97,20 @@ describe.runIf(isRoot)('Slurm: one identity per user on a root server', { timeou
       '',
     ].join('\n');
     const { id } = await alice.submit({ task, secrets: { API_KEY: secret } });
-    const log = await logOf(alice, id!, 'ready');
-    expect(log).toContain(`user=${ACCOUNT_A} key=${secret.length}`);
     const jobDir = join(workdir, 'jobs', String(id));
+    try {
+      await attackWhileRunning(id!, jobDir, secret);
+    } finally {
+      if (existsSync(join(jobDir, 'checkpoints'))) writeFileSync(join(jobDir, 'checkpoints', 'stop'), ''); // A's job ends, whatever failed
+    }
+    expect((await waitForJob(alice, id!, isEnded, 90_000)).state).toBe('SUCCEEDED');
+    expect(existsSync(join(jobDir, 'attempt-1', 'env.sh'))).toBe(false);
+    expect(filesContaining(jobDir, secret).sort()).toEqual([join(jobDir, 'checkpoints', 'ckpt'), join(jobDir, 'work', 'mine.txt')]);
+  });
+
+  async function attackWhileRunning(id: number, jobDir: string, secret: string): Promise<void> {
+    const log = await logOf(alice, id, 'ready');
+    expect(log).toContain(`user=${ACCOUNT_A} key=${secret.length}`);
 
     // Slurm itself holds the job as A's uid (job ids restart per server: match the folder too).
     const line = slurm('scontrol', ['show', 'job', '-o']).split('\n').find((l) => l.includes(`JobName=stint-${id}.1-alice-secret `) && l.includes(`WorkDir=${jobDir} `));
@@ -134,13 +145,7 @@ describe.runIf(isRoot)('Slurm: one identity per user on a root server', { timeou
     expect(bobLog).toContain('probed');
     expect(bobLog).not.toMatch(/READ|LISTED|ENVIRON/);
     expect(bobLog.match(/^denied /gm)).toHaveLength(targets.length + 3);
-
-    // A's job ends; still no secret file left by stint.
-    writeFileSync(join(jobDir, 'checkpoints', 'stop'), '');
-    expect((await waitForJob(alice, id!, isEnded, 90_000)).state).toBe('SUCCEEDED');
-    expect(existsSync(join(jobDir, 'attempt-1', 'env.sh'))).toBe(false);
-    expect(filesContaining(jobDir, secret).sort()).toEqual([join(jobDir, 'checkpoints', 'ckpt'), join(jobDir, 'work', 'mine.txt')]);
-  });
+  }
 
   it('serves no file but the job\'s own log when the job swaps its output.log for a symlink to the admin token', async () => {
     const token = join(home, 'token');
