@@ -13,9 +13,12 @@
 // - While the attempt runs, a tail of the log that is the start of some secret is held back: the
 //   chunk ends before it (nextOffset points at it) until the bytes after it arrive and decide, or
 //   the attempt ends. So a secret still being written is never shown in parts either.
-// Limit: the window's three parts are decoded separately, so a secret containing a multi-byte
-// character that a range edge splits is not recognised there (the split character itself shows
-// as U+FFFD on both sides, as any split character does).
+// Limit: the Backend port gives decoded text, so the window's three parts are decoded separately
+// and a character split by a range edge shows as U+FFFD on both sides (as it does unmasked). A
+// value containing a multi-byte character is therefore not recognised by two reads whose edge
+// falls inside that very character: each read then shows its side of the value. Values of
+// ASCII characters (tokens, keys) are not affected. The fix is a port that returns the bytes
+// (mask over bytes, decode after cutting).
 
 import type { AttemptRef, Backend, LogChunk } from '../backends/backend.js';
 import { renderMasked, type SecretMatcher } from './secret-mask.js';
