@@ -189,7 +189,8 @@ describe('stint launch retries with its key', () => {
     const port = await freePort();
     const task = join(home, 'task.yaml');
     writeFileSync(task, 'name: launched\nrun: "true"\n');
-    const env = { ...process.env, STINT_HOME: home, STINT_URL: `http://127.0.0.1:${port}` };
+    // The CLI reads the token from the home (no STINT_TOKEN), as on the server's own machine.
+    const env: NodeJS.ProcessEnv = { ...process.env, STINT_HOME: home, STINT_URL: `http://127.0.0.1:${port}` };
     delete env.STINT_TOKEN;
     const cli = spawn(process.execPath, [STINT_BIN, 'launch', task, '--detach'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
