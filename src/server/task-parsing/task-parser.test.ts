@@ -1,10 +1,16 @@
 // The task parser worker answers exactly what parseTaskFile does, off the event loop.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StintError } from '../../core/errors.js';
 import { parseTaskFile } from '../../core/spec/parse.js';
 import { TaskParser } from './task-parser.js';
 
 const parser = new TaskParser();
+
+function corpus(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? corpus(join(dir, e.name)) : /\.ya?ml$/.test(e.name) ? [join(dir, e.name)] : []));
+}
 afterAll(() => parser.close());
 
 describe('TaskParser', () => {
@@ -13,6 +19,24 @@ describe('TaskParser', () => {
     const opts = { secretOverrides: { S: 'x' } };
     expect(await parser.parse(text, opts)).toEqual(parseTaskFile(text, opts));
   }, 30_000);
+
+  it('answers every SkyPilot corpus file as parseTaskFile does', async () => {
+    const files = corpus(join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'compat', 'skypilot'));
+    expect(files.length).toBeGreaterThan(10);
+    const opts = { envOverrides: { HF_TOKEN: 'x', WANDB_API_KEY: 'x' } };
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      const inline = (() => {
+        try {
+          return parseTaskFile(text, opts);
+        } catch (error) {
+          return (error as StintError).toJSON();
+        }
+      })();
+      const viaWorker = await parser.parse(text, opts).catch((error: StintError) => error.toJSON());
+      expect(viaWorker, file).toEqual(inline);
+    }
+  }, 60_000);
 
   it('rebuilds the StintError parseTaskFile throws', async () => {
     const error = await parser.parse('resource: {cpus: 2}\nrun: x', { fileName: 't.yaml' }).catch((e: unknown) => e);
