@@ -78,6 +78,17 @@ describe('one server per home', () => {
     expect((await first.client.info()).version).toEqual(expect.any(String));
   });
 
+  it("a stopping server leaves a server.json that is no longer its own", async () => {
+    const home = await tempHome();
+    const first = await start(home);
+    // Another server's file (e.g. written after this one's): stopping must not delete it.
+    const other = JSON.stringify({ url: 'http://127.0.0.1:1', pid: 999_999 }) + '\n';
+    writeFileSync(join(home, 'server.json'), other);
+    first.child.kill('SIGTERM');
+    expect(await new Promise((r) => first.child.once('exit', r))).toBe(0);
+    expect(readFileSync(join(home, 'server.json'), 'utf8')).toBe(other);
+  });
+
   it('lets the next server start once the holder is killed with SIGKILL', async () => {
     const home = await tempHome();
     const first = await start(home);
