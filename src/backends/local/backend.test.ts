@@ -87,6 +87,13 @@ describe('local backend', () => {
     for (const name of readdirSync(dir).filter((n) => n !== 'output.log')) expect(readFileSync(join(dir, name), 'utf8'), name).not.toContain('secret-value-42');
   });
 
+  it('drops NUL characters from envs and scripts, as bash did, losing nothing after them', async () => {
+    const backend = await create();
+    const ref = await launchOn(backend, taskSpec('echo "[$A] $STINT_JOB_DIR"\0; echo after', { envs: { A: 'x\0y' } }));
+    await waitForEnd(backend, ref, 10_000);
+    expect((await backend.readLog(ref, 0, 1000)).text).toMatch(new RegExp(`^\\[xy\\] /.*/jobs/${ref.jobId}\nafter\n$`));
+  });
+
   it('never follows a symlink when reading a log, and a FIFO does not block the server', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'stint-log-'));
     await symlink('/etc/hostname', join(dir, 'linked.log'));

@@ -81,9 +81,9 @@ export class ProcessLauncher {
     const env = { ...baseEnvironment(), ...options.env, STINT_WORKDIR: options.workdir, STINT_ATTEMPT_DIR: options.dir, ...(isolate && { STINT_ISOLATE_RUN: '1' }) };
     const line = launchLine(options.dir, options.runAs ?? null);
     await Promise.all([
-      createAttemptFile(join(options.dir, 'env.sh'), shellExports(env)),
-      createAttemptFile(join(options.dir, 'setup.sh'), options.setup ?? ''),
-      createAttemptFile(join(options.dir, 'run.sh'), options.run ?? ''),
+      createAttemptFile(join(options.dir, 'env.sh'), withoutNul(shellExports(env))),
+      createAttemptFile(join(options.dir, 'setup.sh'), withoutNul(options.setup ?? '')),
+      createAttemptFile(join(options.dir, 'run.sh'), withoutNul(options.run ?? '')),
       createAttemptFile(join(options.dir, 'output.log'), '', options.runAs ?? null),
     ]);
     const launcher = this.launcher();
@@ -146,6 +146,14 @@ export class ProcessLauncher {
       waiter?.resolve(Number(match[2]));
     }
   }
+}
+
+/**
+ * The job's shell reads each file up to a NUL, and no environment or bash script can hold one
+ * (bash drops them when it reads a script), so NULs are dropped here: nothing after one is lost.
+ */
+function withoutNul(text: string): string {
+  return text.replaceAll('\0', '');
 }
 
 /** `export NAME='value'` lines; values single-quoted, so nothing in them is interpreted. */
