@@ -166,9 +166,11 @@ describe('Idempotency-Key on POST /api/v1/jobs', () => {
     const s = await start(home);
     const token = tokenOf(home);
     const body = { task: 'name: dropped\nrun: "true"\n' };
-    await rawPost(s.url, token, body, '"drop-1"', { hangUp: true });
-    for (let i = 0; i < 100 && (await named(s.client, 'dropped')).length === 0; i++) await sleep(50);
+    const drops: Array<() => void> = [];
+    await rawPost(s.url, token, body, '"drop-1"', { hangUp: true, drops });
+    for (let i = 0; i < 200 && (await named(s.client, 'dropped')).length === 0; i++) await sleep(50);
     expect(await named(s.client, 'dropped')).toHaveLength(1);
+    for (const drop of drops) drop(); // the answer is thrown away unread
     const retry = await post(s.url, token, body, '"drop-1"');
     expect(retry).toMatchObject({ status: 200, replayed: 'true' });
     expect(await named(s.client, 'dropped')).toEqual([expect.objectContaining({ id: retry.body.id })]);
@@ -218,8 +220,11 @@ describe('stint launch retries with its key', () => {
   });
 });
 
-/** Sends the POST on a raw socket; with hangUp, closes it right after writing (the answer is never read). */
-function rawPost(url: string, token: string, body: unknown, key: string, options: { hangUp?: boolean } = {}): Promise<string> {
+/**
+ * Sends the POST on a raw socket. With hangUp the client half-closes after writing (so the whole
+ * request arrives) and never reads: `drop()` later destroys the socket with the answer unread.
+ */
+function rawPost(url: string, token: string, body: unknown, key: string, options: { hangUp?: boolean; drops?: Array<() => void> } = {}): Promise<string> {
   const { hostname, port } = new URL(url);
   const text = JSON.stringify(body);
   const request = `POST /api/v1/jobs HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nIdempotency-Key: ${key}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`;
@@ -227,7 +232,9 @@ function rawPost(url: string, token: string, body: unknown, key: string, options
     const socket = tcpConnect(Number(port), hostname, () => {
       socket.write(request, 'latin1', () => {
         if (options.hangUp) {
-          socket.destroy();
+          socket.pause();
+          socket.end();
+          options.drops?.push(() => socket.destroy());
           resolve('');
         }
       });
