@@ -50,7 +50,7 @@ describe('TaskParser', () => {
   }, 30_000);
 
   it('refuses a file that takes longer than the time limit, and the next file gets a fresh worker', async () => {
-    const slowParser = new TaskParser(50);
+    const slowParser = new TaskParser({ timeLimitMs: 50 });
     try {
       const garbage = Array.from({ length: 8000 }, (_, i) => `${i}: [: {] } ] : - ? &`).join('\n');
       await expect(slowParser.parse(garbage)).rejects.toMatchObject({ code: 'INVALID_SPEC', message: expect.stringMatching(/took longer than 0.05 s/) });
@@ -61,6 +61,17 @@ describe('TaskParser', () => {
       await slowParser.close();
     }
   }, 60_000);
+
+  it('refuses a file when MAX_QUEUED are already waiting', async () => {
+    const small = new TaskParser({ maxQueued: 2 });
+    try {
+      const results = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => small.parse(`name: q${i}\nrun: x`)));
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected']);
+      expect((results[3] as PromiseRejectedResult).reason).toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterSeconds: 5 } });
+    } finally {
+      await small.close();
+    }
+  }, 30_000);
 
   it('refuses files once closed', async () => {
     const closed = new TaskParser();

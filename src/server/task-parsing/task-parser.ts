@@ -16,6 +16,8 @@ import { sourceWorkerArgv } from './source-loader.js';
 import type { ParseRequest } from './worker.js';
 
 export const PARSE_TIME_LIMIT_MS = 5_000;
+/** Files waiting for the worker; more are refused with RATE_LIMITED (429, Retry-After). */
+export const MAX_QUEUED = 64;
 const WORKER_HEAP_MB = 256;
 
 interface Pending extends ParseRequest {
@@ -35,10 +37,20 @@ export class TaskParser {
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly timeLimitMs = PARSE_TIME_LIMIT_MS) {}
+  private readonly timeLimitMs: number;
+  private readonly maxQueued: number;
+
+  constructor(options: { timeLimitMs?: number; maxQueued?: number } = {}) {
+    this.timeLimitMs = options.timeLimitMs ?? PARSE_TIME_LIMIT_MS;
+    this.maxQueued = options.maxQueued ?? MAX_QUEUED;
+  }
 
   parse(text: string, opts: ParseOptions = {}): Promise<TaskFile> {
     if (this.closed) return Promise.reject(new StintError('SERVER_UNREACHABLE', 'the server is stopping'));
+    if (this.queue.length >= this.maxQueued) {
+      const message = `${this.queue.length} task files are waiting to be read (at most ${this.maxQueued}); try again in a few seconds`;
+      return Promise.reject(new StintError('RATE_LIMITED', message, { queued: this.queue.length, retryAfterSeconds: 5 }));
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, text, opts: { ...opts }, resolve, reject });
       this.next();
