@@ -158,8 +158,9 @@ async function checkProject(deps: SubmissionDeps, submitter: Submitter, project:
   if (!known.includes(project)) {
     const close = closestNames(project, known);
     const hint = close.length > 0 ? `did you mean ${close.join(' or ')}? ` : '';
-    throw new StintError('INVALID_SPEC', `project: "${project}" is not a project of this server; ${hint}projects are added by admins (stint admin project add NAME); leave project out to use the default project`, {
-      field: 'project', value: project, suggestions: close, accepted: mayUse(submitter, known),
+    const shown = project.length > 80 ? `${project.slice(0, 77)}...` : project;
+    throw new StintError('INVALID_SPEC', `project: "${shown}" is not a project of this server; ${hint}projects are added by admins (stint admin project add NAME); leave project out to use the default project`, {
+      field: 'project', value: shown, suggestions: close, accepted: mayUse(submitter, known),
     });
   }
   if (submitter.role === 'admin') return;
@@ -174,10 +175,16 @@ function mayUse(submitter: Submitter, known: readonly string[]): string[] {
   return submitter.role === 'admin' ? [...known] : Object.keys(submitter.projects).sort();
 }
 
-/** Up to three known names closest to `name` by edit distance (at most a third of its length, or 2). */
+/**
+ * Up to three known names closest to `name` by edit distance (at most a third of its length, or
+ * 2). Project names are at most 64 characters, so a longer value is compared with none (the cost
+ * is its length times a name's, and a task file may hold a long string).
+ */
 function closestNames(name: string, known: readonly string[]): string[] {
+  if (name.length > 96) return [];
   const limit = Math.max(2, Math.floor(name.length / 3));
   return known
+    .filter((k) => Math.abs(k.length - name.length) <= limit)
     .map((k) => ({ k, d: editDistance(name.toLowerCase(), k.toLowerCase()) }))
     .filter((c) => c.d <= limit)
     .sort((a, b) => a.d - b.d || (a.k < b.k ? -1 : 1))

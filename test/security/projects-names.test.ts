@@ -53,6 +53,10 @@ describe('M2: project is checked against membership', () => {
     expect(await refusal(admin.submit(job('visoin')))).toMatchObject({ code: 'INVALID_SPEC', details: { field: 'project', suggestions: ['vision'] } });
     // A misspelled key is refused by the task-file parser, never taken as no project.
     expect(await refusal(dora.submit({ task: 'projct: vision\nrun: "true"\n' }))).toMatchObject({ code: 'INVALID_SPEC' });
+    // A huge value is compared with no name (project names are at most 64 characters) and shown cut.
+    const huge = await refusal(dora.submit({ task: `project: ${'v'.repeat(100_000)}\nrun: "true"\n` }));
+    expect(huge).toMatchObject({ code: 'INVALID_SPEC', details: { field: 'project', suggestions: [] } });
+    expect(String(huge.details.value)).toHaveLength(80);
   });
 
   it('lets an admin submit to any project, and everyone submit with no project', async () => {
