@@ -8,6 +8,10 @@ export const ERROR_HTTP_STATUS = {
   UNSUPPORTED_FEATURE: 422,
   UNSATISFIABLE: 422,
   WORKDIR_TOO_LARGE: 413,
+  /** A request body over its route's limit (uploads answer WORKDIR_TOO_LARGE). */
+  BODY_TOO_LARGE: 413,
+  /** A body in a content type the route does not take. */
+  UNSUPPORTED_MEDIA_TYPE: 415,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,

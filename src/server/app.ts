@@ -7,7 +7,7 @@
 
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { StintError } from '../core/errors.js';
 import type { ServerResources } from './resources.js';
@@ -38,7 +38,7 @@ export async function buildApp(res: ServerResources): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
   app.setErrorHandler((error, request, reply) => {
-    const stint = toStintError(error as FastifyError);
+    const stint = toStintError(error as FastifyError, request);
     if (stint.code === 'INTERNAL') res.logger.error({ err: error, url: request.url }, 'request failed');
     if (typeof stint.details.retryAfterSeconds === 'number') void reply.header('retry-after', String(stint.details.retryAfterSeconds));
     void reply.status(stint.httpStatus).send(stint.toJSON());
@@ -65,7 +65,7 @@ export async function buildApp(res: ServerResources): Promise<FastifyInstance> {
   return app;
 }
 
-function toStintError(error: FastifyError): StintError {
+function toStintError(error: FastifyError, request: FastifyRequest): StintError {
   if (error instanceof StintError) return error;
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issues = error.validation.map((v) => {
@@ -78,7 +78,12 @@ function toStintError(error: FastifyError): StintError {
   }
   if (typeof error.statusCode === 'number' && error.statusCode < 500) {
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return new StintError('WORKDIR_TOO_LARGE', `request body too large: ${error.message}`, { code: error.code });
+      const upload = request.routeOptions.url === '/api/v1/uploads';
+      return new StintError(upload ? 'WORKDIR_TOO_LARGE' : 'BODY_TOO_LARGE', `request body too large: ${error.message}`, { code: error.code });
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      const type = request.headers['content-type'] ?? '(none)';
+      return new StintError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${type} is not accepted here; send application/json (workdir archives go to POST /api/v1/uploads as application/gzip)`, { field: 'content-type', value: type, accepted: 'application/json' });
     }
     return new StintError('INVALID_REQUEST', error.message, { code: error.code });
   }

@@ -25,7 +25,9 @@ export async function registerUiRoutes(app: FastifyInstance, options: UiOptions 
   if (built) await app.register(fastifyStatic, { root, serve: false });
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const path = safeDecode(request.url.split('?')[0] ?? '/');
-    if (path.startsWith('/api/') || path === '/api' || path === '/healthz') {
+    // Compared as a browser or proxy might read it: any case, repeated slashes collapsed.
+    const api = path.replace(/\/{2,}/g, '/').toLowerCase();
+    if (api.startsWith('/api/') || api === '/api' || api === '/healthz') {
       throw new StintError('NOT_FOUND', `no route ${request.method} ${path}; see /api/openapi.json`);
     }
     void reply.header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer');
