@@ -80,6 +80,7 @@ describe('chaos: SIGKILL the server while 500 jobs are submitted and run', () =>
     let server = await startServer(home);
     const acknowledged = new Map<number, number>(); // index -> job id
     let retried = 0; // submissions that needed more than one try (a kill took the answer or the server)
+    let replayed = 0; // of those, the ones whose first try had been committed: the answer was lost
     const refused: string[] = []; // answers that were a refusal: none is expected
     let kills = 0;
     let nextIndex = 0;
@@ -93,6 +94,7 @@ describe('chaos: SIGKILL the server while 500 jobs are submitted and run', () =>
           const answer = await submitWithRetry(() => server.client, { task: task(index, trace) }, { idempotencyKey: `chaos-${index}`, attempts: 60, baseDelayMs: 50, maxDelayMs: 500 });
           acknowledged.set(index, answer.id!);
           if (answer.attempts > 1) retried += 1;
+          if (answer.replayed) replayed += 1;
         } catch (error) {
           refused.push(`chaos-${index}: ${String(error)}`);
         }
@@ -122,7 +124,7 @@ describe('chaos: SIGKILL the server while 500 jobs are submitted and run', () =>
     const wrongExit = ended.filter((j) => j.exitCode !== Number(j.name!.slice('chaos-'.length)) % 4);
     const doubleHeld = overlaps(intervals(trace));
     const figures = {
-      jobs: JOBS, kills, acknowledged: acknowledged.size, retriedAfterNoAnswer: retried, refused: refused.length,
+      jobs: JOBS, kills, acknowledged: acknowledged.size, retriedAfterNoAnswer: retried, committedButUnanswered: replayed, refused: refused.length,
       stored: jobs.length, lost, duplicates, exitCodesChecked: ended.length, wrongExitCodes: wrongExit.length, gpuOverlaps: doubleHeld,
     };
     process.stdout.write(`chaos figures: ${JSON.stringify(figures)}\n`);

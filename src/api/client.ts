@@ -70,11 +70,14 @@ export class StintClient {
 
   /**
    * `idempotencyKey` (sent as the Idempotency-Key header): a retry with the same key and request
-   * answers with the job of the first one instead of making a second (see submitWithRetry).
+   * answers with the job of the first one instead of making a second (see submitWithRetry);
+   * `replayed` in the answer says so (the server's Idempotent-Replayed header).
    */
-  submit(request: SubmitRequest, options: { idempotencyKey?: string } = {}) {
+  async submit(request: SubmitRequest, options: { idempotencyKey?: string } = {}) {
     const headers = options.idempotencyKey === undefined ? undefined : { 'idempotency-key': quoteKey(options.idempotencyKey) };
-    return this.call('POST', '/api/v1/jobs', SubmitResponseSchema, { json: request, headers });
+    let replayed = false;
+    const answer = await this.call('POST', '/api/v1/jobs', SubmitResponseSchema, { json: request, headers, onResponse: (r) => (replayed = r.headers.get('idempotent-replayed') === 'true') });
+    return { ...answer, replayed };
   }
 
   listJobs(query: ListQuery = {}) {
@@ -215,7 +218,7 @@ export class StintClient {
     method: string,
     path: string,
     schema: S,
-    options: { json?: unknown; raw?: Buffer; contentType?: string; query?: Record<string, unknown>; headers?: Record<string, string> } = {},
+    options: { json?: unknown; raw?: Buffer; contentType?: string; query?: Record<string, unknown>; headers?: Record<string, string>; onResponse?: (response: Response) => void } = {},
   ): Promise<z.infer<S>> {
     const url = new URL(path, this.baseUrl);
     for (const [key, value] of Object.entries(options.query ?? {})) {
@@ -239,6 +242,7 @@ export class StintClient {
     } catch (error) {
       throw new StintError('SERVER_UNREACHABLE', `no stint server answers at ${this.baseUrl}; start one with \`stint server\` or set STINT_URL`, { url: this.baseUrl }, { cause: error });
     }
+    options.onResponse?.(response);
     const payload: unknown = await response.json().catch(() => null);
     if (!response.ok) throw this.withHint(toError(response.status, payload));
     return schema.parse(payload);
