@@ -1,13 +1,16 @@
 // The user store's queries, written once for every SQL engine through Kysely (the port is
-// users.ts). Invariants: only token hashes are written; removing a user revokes its tokens and
-// drops its memberships, caps and webhook in the same transaction; adding a user always makes a
-// new id (a removed user's name may be reused, its id never is); a unique-name or unique-hash violation becomes
-// StintError CONFLICT, whichever engine reports it (the adapter says which errors those are).
+// users.ts). Invariants: only token and session hashes are written; removing a user revokes its
+// tokens and drops its sessions, memberships, caps and webhook in the same transaction, and
+// revoking a token drops its sessions with it; a session is found only with its expiry, its
+// token's revoked state and its user's removed state checked in the same query; adding a user
+// always makes a new id (a removed user's name may be reused, its id never is); a unique-name or
+// unique-hash violation becomes StintError CONFLICT, whichever engine reports it (the adapter says
+// which errors those are).
 
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { StintError } from '../core/errors.js';
-import type { AuditTable, Database as Schema, UsersTable } from './schema.js';
-import type { AuditFilter, AuditRow, BootstrapOutcome, Membership, ProjectRole, ProjectRow, TokenRow, UserRole, UserRow, UserStore } from './users.js';
+import type { AuditTable, Database as Schema, SessionsTable, UsersTable } from './schema.js';
+import type { AuditFilter, AuditRow, BootstrapOutcome, Membership, NewSession, ProjectRole, ProjectRow, SessionRow, TokenRow, UserRole, UserRow, UserStore } from './users.js';
 
 export class KyselyUserStore implements UserStore {
   constructor(
@@ -82,6 +85,7 @@ export class KyselyUserStore implements UserStore {
         .executeTakeFirst();
       if (!row) return null;
       await trx.updateTable('tokens').set({ revoked_at: at }).where('user_id', '=', row.id).where('revoked_at', 'is', null).execute();
+      await trx.deleteFrom('sessions').where('user_id', '=', row.id).execute();
       await trx.deleteFrom('project_members').where('user_id', '=', row.id).execute();
       // Caps and the webhook are keyed by name: a later user of the name must not inherit them.
       await trx.deleteFrom('user_caps').where('user_name', '=', row.name).execute();
@@ -129,8 +133,47 @@ export class KyselyUserStore implements UserStore {
   }
 
   async revokeToken(id: number, at: number): Promise<TokenRow | null> {
-    await this.db.updateTable('tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+      await trx.deleteFrom('sessions').where('token_id', '=', id).execute();
+    });
     return this.getToken(id);
+  }
+
+  async addSession(session: NewSession): Promise<SessionRow> {
+    const row = { hash: session.hash, user_id: session.userId, token_id: session.tokenId, created_at: session.at, last_seen_at: session.at, expires_at: session.expiresAt };
+    await this.db.transaction().execute(async (trx) => {
+      // The purge: cheap (an index on expires_at) and bounded by the sessions made since the last one.
+      await trx.deleteFrom('sessions').where('expires_at', '<=', session.at).execute();
+      await this.unique('a session with this id already exists; start another', {}, () => trx.insertInto('sessions').values(row).execute());
+    });
+    return toSessionRow(row);
+  }
+
+  async findActiveSession(hash: string, at: number): Promise<{ session: SessionRow; token: TokenRow; user: UserRow } | null> {
+    const row = await this.tokens()
+      .innerJoin('sessions', 'sessions.token_id', 'tokens.id')
+      .select(['users.role', 'users.created_at as user_created_at', 'users.unix_user'])
+      .select(['sessions.hash', 'sessions.token_id', 'sessions.created_at as session_created_at', 'sessions.last_seen_at', 'sessions.expires_at'])
+      .where('sessions.hash', '=', hash)
+      .where('sessions.expires_at', '>', at)
+      .whereRef('sessions.user_id', '=', 'tokens.user_id')
+      .where('tokens.revoked_at', 'is', null)
+      .where('users.removed_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) return null;
+    const user: UserRow = { id: row.user_id, name: row.user_name, role: row.role as UserRole, createdAt: row.user_created_at, removedAt: null, unixUser: row.unix_user };
+    const session = toSessionRow({ user_id: row.user_id, token_id: row.token_id, created_at: row.session_created_at, last_seen_at: row.last_seen_at, expires_at: row.expires_at });
+    return { session, token: toTokenRow(row), user };
+  }
+
+  async touchSession(hash: string, at: number, expiresAt: number): Promise<void> {
+    await this.db.updateTable('sessions').set({ last_seen_at: at, expires_at: expiresAt }).where('hash', '=', hash).execute();
+  }
+
+  async deleteSession(hash: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('sessions').where('hash', '=', hash).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
   }
 
   async addProject(name: string, at: number): Promise<ProjectRow> {
@@ -250,4 +293,8 @@ function toTokenRow(r: TokenSelection): TokenRow {
 
 function toAuditRow(r: Selectable<AuditTable>): AuditRow {
   return { id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown> };
+}
+
+function toSessionRow(r: Omit<SessionsTable, 'hash'>): SessionRow {
+  return { userId: r.user_id, tokenId: r.token_id, createdAt: r.created_at, lastSeenAt: r.last_seen_at, expiresAt: r.expires_at };
 }

@@ -181,8 +181,19 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
+/** Migration 009: a web session, kept only as the SHA-256 hex of its id. */
+export interface SessionsTable {
+  hash: string;
+  user_id: number;
+  token_id: number;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   idempotency_keys: IdempotencyKeysTable;
+  sessions: SessionsTable;
   gpu_drains: GpuDrainsTable;
   health_events: HealthEventsTable;
   job_telemetry: JobTelemetryTable;

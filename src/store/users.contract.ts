@@ -1,8 +1,9 @@
 // The users contract: what every store adapter's `users` (users.ts) must do, run against each real
 // engine by the adapter's own test file. Invariants checked: names are unique among active users;
 // a revoked token or a removed user's token never resolves; removal revokes every token at once;
-// only the first user is bootstrapped, and a revoked home token never comes back; the audit
-// log keeps its order.
+// only the first user is bootstrapped, and a revoked home token never comes back; a web session
+// is found by its hash only while it has not expired, its token is not revoked and its user not
+// removed; the audit log keeps its order.
 
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -65,6 +66,57 @@ export function usersContract(name: string, factory: StoreFactory): void {
       expect(await store.users.getUserById(bob.id)).toMatchObject({ name: 'bob', removedAt: 3 });
       expect((await store.users.listUsers({ includeRemoved: true })).map((u) => [u.name, u.id])).toEqual([['bob', bob.id], ['bob', back.id]].sort((a, b) => Number(a[1]) - Number(b[1])));
       await expect(store.users.addUser('bob', 'member', 6)).rejects.toMatchObject({ code: 'CONFLICT' });
+      await store.close();
+    });
+
+    it('keeps a web session by its hash only, until it expires or is deleted; sessions survive reopening', async () => {
+      const location = await factory.freshLocation();
+      const store = await factory.open(location);
+      const bob = await store.users.addUser('bob', 'member', 1);
+      const token = await store.users.addToken(bob.id, hash('t1'), null, 2);
+      const made = await store.users.addSession({ hash: hash('s1'), userId: bob.id, tokenId: token.id, at: 10, expiresAt: 100 });
+      expect(made).toEqual({ userId: bob.id, tokenId: token.id, createdAt: 10, lastSeenAt: 10, expiresAt: 100 });
+      await expect(store.users.addSession({ hash: hash('s1'), userId: bob.id, tokenId: token.id, at: 11, expiresAt: 100 })).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect(await store.users.findActiveSession(hash('s1'), 99)).toMatchObject({ session: made, token: { id: token.id }, user: { id: bob.id, name: 'bob', role: 'member' } });
+      expect(await store.users.findActiveSession(hash('s1'), 100)).toBeNull();
+      expect(await store.users.findActiveSession(hash('t1'), 50)).toBeNull();
+      await store.users.touchSession(hash('s1'), 60, 160);
+      expect((await store.users.findActiveSession(hash('s1'), 150))?.session).toEqual({ ...made, lastSeenAt: 60, expiresAt: 160 });
+      await store.close();
+      const again = await factory.open(location);
+      expect((await again.users.findActiveSession(hash('s1'), 150))?.session.expiresAt).toBe(160);
+      expect(await again.users.deleteSession(hash('s1'))).toBe(true);
+      expect(await again.users.deleteSession(hash('s1'))).toBe(false);
+      expect(await again.users.findActiveSession(hash('s1'), 61)).toBeNull();
+      await again.close();
+    });
+
+    it('a session ends with its token and with its user; a new session deletes the expired ones', async () => {
+      const store = await factory.open(await factory.freshLocation());
+      const bob = await store.users.addUser('bob', 'member', 1);
+      const ann = await store.users.addUser('ann', 'member', 1);
+      const t1 = await store.users.addToken(bob.id, hash('t1'), null, 2);
+      const t2 = await store.users.addToken(bob.id, hash('t2'), null, 2);
+      const t3 = await store.users.addToken(ann.id, hash('t3'), null, 2);
+      const session = (name: string, userId: number, tokenId: number, at: number, expiresAt: number) => store.users.addSession({ hash: hash(name), userId, tokenId, at, expiresAt });
+      await session('s1', bob.id, t1.id, 3, 1000);
+      await session('s2', bob.id, t2.id, 3, 1000);
+      await session('s3', ann.id, t3.id, 3, 1000);
+      await store.users.revokeToken(t1.id, 4);
+      expect(await store.users.findActiveSession(hash('s1'), 5)).toBeNull();
+      expect(await store.users.findActiveSession(hash('s2'), 5)).not.toBeNull();
+      await store.users.removeUser('bob', 6);
+      expect(await store.users.findActiveSession(hash('s2'), 7)).toBeNull();
+      expect(await store.users.findActiveSession(hash('s3'), 7)).not.toBeNull();
+      // An expired row stays until the next session is made, which deletes it (asked about an
+      // earlier time, it is no longer found at all).
+      await session('s4', ann.id, t3.id, 8, 50);
+      expect(await store.users.findActiveSession(hash('s4'), 20)).not.toBeNull();
+      await session('s5', ann.id, t3.id, 60, 1000);
+      expect(await store.users.findActiveSession(hash('s4'), 20)).toBeNull();
+      expect(await store.users.deleteSession(hash('s4'))).toBe(false);
+      expect(await store.users.findActiveSession(hash('s3'), 61)).not.toBeNull();
+      expect(await store.users.findActiveSession(hash('s5'), 61)).not.toBeNull();
       await store.close();
     });
 

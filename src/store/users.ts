@@ -1,10 +1,12 @@
-// The user store port: users, their API tokens, projects with members, and the audit log. Kept
-// apart from the job store (types.ts) and reached as `store.users`; implemented once over Kysely
-// (kysely-users.ts) for every SQL engine. Invariants every adapter keeps: a token is stored only
-// as its SHA-256 hex (`hash`), never in plain text; a removed user's tokens are all revoked in
-// the same transaction, so no token of a removed user ever resolves; a name is unique among active
-// users (a removed user keeps its row and name, and a new user of that name gets a new id);
-// audit entries are append-only.
+// The user store port: users, their API tokens and web sessions, projects with members, and the
+// audit log. Kept apart from the job store (types.ts) and reached as `store.users`; implemented
+// once over Kysely (kysely-users.ts) for every SQL engine. Invariants every adapter keeps: a
+// token is stored only as its SHA-256 hex (`hash`), never in plain text, and so is a web
+// session's id; a removed user's tokens are all revoked in the same transaction, so no token of a
+// removed user ever resolves; a session resolves only before its end, while its token is not revoked and its user not removed
+// (checked on every lookup, whoever made the change); a name is unique among active users (a
+// removed user keeps its row and name, and a new user of that name gets a new id); audit entries
+// are append-only.
 
 export const USER_ROLES = ['admin', 'member', 'viewer'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -31,6 +33,26 @@ export interface TokenRow {
   createdAt: number;
   revokedAt: number | null;
   lastUsedAt: number | null;
+}
+
+/** A web session as the store keeps it: everything but its id and the hash of it. */
+export interface SessionRow {
+  userId: number;
+  /** The API token the session was made from: revoking it ends the session. */
+  tokenId: number;
+  createdAt: number;
+  lastSeenAt: number;
+  /** Refused from this time on (the server computes it from its idle and absolute limits). */
+  expiresAt: number;
+}
+
+export interface NewSession {
+  /** SHA-256 hex of the session id. */
+  hash: string;
+  userId: number;
+  tokenId: number;
+  at: number;
+  expiresAt: number;
 }
 
 export interface ProjectMemberRow {
@@ -93,7 +115,7 @@ export interface UserStore {
   getUserById(id: number): Promise<UserRow | null>;
   /** Active users by name (removed ones too when asked). */
   listUsers(options?: { includeRemoved?: boolean }): Promise<UserRow[]>;
-  /** Marks an active user removed, revokes every token of it and drops its memberships, caps and webhook; null if none. */
+  /** Marks an active user removed, revokes every token of it and drops its sessions, memberships, caps and webhook; null if none. */
   removeUser(name: string, at: number): Promise<UserRow | null>;
   /** Maps a user to a Unix account (null removes the mapping); null if the user does not exist. */
   setUnixUser(name: string, unixUser: string | null): Promise<UserRow | null>;
@@ -104,8 +126,16 @@ export interface UserStore {
   touchToken(id: number, at: number): Promise<void>;
   getToken(id: number): Promise<TokenRow | null>;
   listTokens(userId: number): Promise<TokenRow[]>;
-  /** Revokes a token (a second revoke keeps the first time); null if there is no such token. */
+  /** Revokes a token and deletes its sessions (a second revoke keeps the first time); null if there is no such token. */
   revokeToken(id: number, at: number): Promise<TokenRow | null>;
+  /** Records a web session by its hash and deletes every session expired at `at`; CONFLICT if the hash is known. */
+  addSession(session: NewSession): Promise<SessionRow>;
+  /** The session with this hash, its token and user, only if it has not expired at `at`, the token is not revoked and the user not removed. */
+  findActiveSession(hash: string, at: number): Promise<{ session: SessionRow; token: TokenRow; user: UserRow } | null>;
+  /** Records a use of the session and its new end. */
+  touchSession(hash: string, at: number, expiresAt: number): Promise<void>;
+  /** Whether there was such a session. */
+  deleteSession(hash: string): Promise<boolean>;
   /** CONFLICT if the project exists. */
   addProject(name: string, at: number): Promise<ProjectRow>;
   getProject(name: string): Promise<ProjectRow | null>;

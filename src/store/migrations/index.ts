@@ -10,6 +10,7 @@ import { migration005 } from './005_user_caps.js';
 import { migration006 } from './006_observability.js';
 import { migration007 } from './007_user_ids.js';
 import { migration008 } from './008_idempotency_keys.js';
+import { migration009 } from './009_sessions.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -25,4 +26,4 @@ export interface Migration {
   foreignKeysOff?: boolean;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009];
