@@ -1,6 +1,7 @@
 // Wire format of the web UI's session (POST/DELETE /api/v1/session): a token is exchanged for an
-// httpOnly, SameSite=Strict cookie, and the answer carries the CSRF token that every
-// cookie-authenticated change must send back as X-CSRF-Token. Shared by server and web app.
+// httpOnly, SameSite=Strict cookie holding a server-side session id (never the token), and the
+// answer carries the CSRF token that every cookie-authenticated change must send back as
+// X-CSRF-Token; DELETE ends the session on the server. Shared by server and web app.
 
 import { z } from 'zod';
 import { MeSchema } from './admin-schemas.js';

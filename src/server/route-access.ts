@@ -29,7 +29,7 @@ export const PUBLIC_ROUTES: ReadonlyArray<RouteKey & { why: string }> = [
   { method: 'GET', url: '/', why: 'the web UI page' },
   { method: 'GET', url: '/*', why: "the web UI's static files (never an /api path: routes/ui.ts)" },
   { method: 'POST', url: '/api/v1/session', why: 'exchanges a token for the session cookie; failures count like bad tokens' },
-  { method: 'DELETE', url: '/api/v1/session', why: 'clears the session cookie' },
+  { method: 'DELETE', url: '/api/v1/session', why: "ends the cookie's session (if any) and clears the cookie" },
 ];
 
 const publicKeys = new Set(PUBLIC_ROUTES.map((r) => `${r.method} ${r.url}`));
@@ -58,7 +58,7 @@ export function guardRoutes(app: FastifyInstance, auth: Authenticator): void {
     if (url === undefined || isPublic(request.method, url)) return;
     const credential = credentialOf(request);
     if (!credential) throw new StintError('UNAUTHORIZED', MISSING_TOKEN_MESSAGE);
-    request.user = await auth.authenticate(credential.token, request.ip);
+    request.user = await auth.authenticate(credential, request.ip);
     request.credential = credential;
     assertCsrf(request, credential);
     assertRouteRole(request, request.user, url);

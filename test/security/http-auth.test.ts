@@ -2,7 +2,9 @@
 // against a real server in this process over real sockets. Every route of the OpenAPI document
 // (and every hidden one) is walked with no token, a garbage token, a viewer's, a member's, and
 // odd spellings of its path; telemetry is read across users; bad tokens are sent until the
-// server refuses the address; the web session's cookie and CSRF rule are checked.
+// server refuses the address; the web session's cookie and CSRF rule are checked, and that the
+// cookie holds a server-side session (never the API token) that ends when signed out, when its
+// token is revoked and when its user is removed (expiry: src/server/sessions.test.ts).
 
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -179,17 +181,19 @@ describe('L4 (server side): the web session is an httpOnly cookie with a CSRF to
     const setCookie = ([] as string[]).concat(answer.headers['set-cookie'] ?? []).join('\n');
     return { cookie: setCookie.split(';')[0]!, csrf: (JSON.parse(answer.text) as { csrfToken: string }).csrfToken, answer };
   }
+  const valueOf = (cookie: string) => cookie.slice('stint_session='.length);
+  const meWith = (cookie: string, from?: string) => raw(s.server.url, '/api/v1/me', { headers: { cookie }, from });
 
   it('POST /api/v1/session sets stint_session HttpOnly, SameSite=Strict, Path=/ and returns {csrfToken, me}', async () => {
     const { cookie, csrf, answer } = await login(aliceToken);
     expect(answer.status).toBe(200);
     const setCookie = String(answer.headers['set-cookie']);
-    expect(cookie).toBe(`stint_session=${aliceToken}`);
+    expect(cookie).toMatch(/^stint_session=[\w-]{43}$/);
     expect(setCookie).toMatch(/HttpOnly/i);
     expect(setCookie).toMatch(/SameSite=Strict/i);
     expect(setCookie).toMatch(/Path=\//);
     expect(setCookie).not.toMatch(/Secure/i);
-    expect(csrf).toBe(csrfOf(aliceToken));
+    expect(csrf).toBe(csrfOf(valueOf(cookie)));
     expect(JSON.parse(answer.text).me).toMatchObject({ name: 'alice', role: 'member' });
     const me = await raw(s.server.url, '/api/v1/me', { headers: { cookie } });
     expect(me.status).toBe(200);
@@ -227,6 +231,60 @@ describe('L4 (server side): the web session is an httpOnly cookie with a CSRF to
     const out = await raw(s.server.url, '/api/v1/session', { method: 'DELETE' });
     expect(out.status).toBe(200);
     expect(String(out.headers['set-cookie'])).toMatch(/stint_session=;.*(Max-Age=0|Expires=Thu, 01 Jan 1970)/i);
+  });
+
+  it('the cookie holds a new session id, never the API token; each sign-in gets its own', async () => {
+    const first = await login(aliceToken);
+    const second = await login(aliceToken);
+    for (const { cookie, answer } of [first, second]) {
+      expect(valueOf(cookie)).not.toContain(aliceToken);
+      expect(String(answer.headers['set-cookie'])).not.toContain(aliceToken);
+      expect(answer.text).not.toContain(aliceToken);
+    }
+    expect(first.cookie).not.toBe(second.cookie);
+    expect(first.csrf).not.toBe(second.csrf);
+    expect(first.csrf).not.toBe(csrfOf(aliceToken));
+    // The API token itself is not a session: sent as the cookie it is refused.
+    expect((await meWith(`stint_session=${aliceToken}`, '127.0.0.21')).status).toBe(401);
+    // Each session's CSRF token is its own.
+    const create = await raw(s.server.url, '/api/v1/tokens', { method: 'POST', body: '{}', headers: { cookie: first.cookie, 'x-csrf-token': second.csrf } });
+    expect([create.status, codeOf(create)]).toEqual([403, 'CSRF']);
+  });
+
+  it('DELETE /api/v1/session ends the session on the server: the old cookie replayed answers 401', async () => {
+    const { cookie } = await login(aliceToken);
+    const other = await login(aliceToken);
+    expect((await meWith(cookie)).status).toBe(200);
+    const out = await raw(s.server.url, '/api/v1/session', { method: 'DELETE', headers: { cookie } });
+    expect(out.status).toBe(200);
+    const replay = await meWith(cookie, '127.0.0.22');
+    expect([replay.status, codeOf(replay)]).toEqual([401, 'UNAUTHORIZED']);
+    expect(JSON.parse(replay.text).message).toMatch(/session/);
+    // Only that session ended: another sign-in of the same token goes on.
+    expect((await meWith(other.cookie)).status).toBe(200);
+    // Ending it again (or without a cookie) is harmless.
+    expect((await raw(s.server.url, '/api/v1/session', { method: 'DELETE', headers: { cookie } })).status).toBe(200);
+  });
+
+  it('a session ends when the token it was made from is revoked', async () => {
+    const made = await s.client.createToken({ user: 'alice', label: 'for the web' });
+    const { cookie } = await login(made.token);
+    expect((await meWith(cookie)).status).toBe(200);
+    await s.client.revokeToken(made.tokenInfo.id);
+    const after = await meWith(cookie, '127.0.0.23');
+    expect([after.status, codeOf(after)]).toEqual([401, 'UNAUTHORIZED']);
+  });
+
+  it('a session ends when its user is removed', async () => {
+    const { token } = await s.client.addUser('sam', 'member');
+    const { cookie } = await login(token);
+    expect((await meWith(cookie)).status).toBe(200);
+    await s.client.removeUser('sam');
+    const after = await meWith(cookie, '127.0.0.24');
+    expect([after.status, codeOf(after)]).toEqual([401, 'UNAUTHORIZED']);
+    // A new user of the name inherits nothing, this session included.
+    await s.client.addUser('sam', 'member');
+    expect((await meWith(cookie, '127.0.0.24')).status).toBe(401);
   });
 });
 

@@ -6,8 +6,9 @@
 // `end` comes only after the attempt's end was recorded and the log was read to its end after
 // that (the same order as the logs route); access is the logs route's
 // (logs.owner-or-project-admin), and it is re-checked every RECHECK_MS and at once when this
-// server changes a token, user or membership, so a stream ends (with `error` UNAUTHORIZED or
-// FORBIDDEN) soon after its token is revoked or its user removed; one user holds at most
+// server changes a token, session, user or membership, so a stream ends (with `error`
+// UNAUTHORIZED or FORBIDDEN) soon after its token is revoked, its user removed or (opened with the
+// session cookie) its session ended; one user holds at most
 // MAX_STREAMS_PER_USER streams (429 RATE_LIMITED beyond); secret values are masked as in that
 // route, across chunk edges (masked-log.ts). New bytes are found by a short poll of the log size
 // (POLL_MS) and sooner on the backends' activity hint; a stream gives up after MAX_STREAM_MS.
@@ -58,8 +59,8 @@ export function registerLogStreamRoutes(app: FastifyInstance, res: ServerResourc
     if (request.query.attempt !== undefined && request.query.attempt > job.attempt) {
       throw new StintError('NOT_FOUND', `job ${job.id} has no attempt ${request.query.attempt}`, { id: job.id, attempt: request.query.attempt });
     }
-    const token = request.credential!.token;
-    const recheck = async () => assertCanReadLogs(await auth.recheck(token), job);
+    const credential = request.credential!;
+    const recheck = async () => assertCanReadLogs(await auth.recheck(credential), job);
     const release = slots.take(caller);
     const stream = new LogStream(res, reply, job, request.query.attempt ?? null, request.query.offset ?? 0, recheck);
     wakers.add(stream.wake);

@@ -1,9 +1,11 @@
 // The web UI's session: POST /api/v1/session exchanges an API token for the cookie stint_session
-// (the token itself; HttpOnly, SameSite=Strict, Path=/, Secure over https) and answers the CSRF
-// token and the caller; DELETE /api/v1/session clears the cookie. Both routes are public
-// (route-access.ts). Invariants: a token that does not resolve gets no cookie and counts as a
-// failed authentication of the client's address (auth.ts), so guessing through this route is
-// limited like guessing through a bearer header; the cookie is never readable by scripts.
+// (a new session id, never the token: auth.ts and sessions.ts; HttpOnly, SameSite=Strict, Path=/,
+// Secure over https) and answers the CSRF token and the caller; DELETE /api/v1/session ends the
+// cookie's session on the server and clears the cookie. Both routes are public (route-access.ts).
+// Invariants: a token that does not resolve gets no cookie and counts as a failed authentication
+// of the client's address (auth.ts), so guessing through this route is limited like guessing
+// through a bearer header; the cookie is never readable by scripts; once DELETE has answered, the
+// old cookie value is refused (401) everywhere, live log streams included.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -19,13 +21,15 @@ export function registerSessionRoutes(app: FastifyInstance, auth: Authenticator)
   api.post('/api/v1/session', {
     schema: { summary: 'Exchange an API token for the web session cookie; answers the CSRF token for changes', body: SessionRequestSchema, response: { 200: SessionSchema, ...errors } },
   }, async (request, reply) => {
-    const caller = await auth.authenticate(request.body.token, request.ip);
-    void reply.setCookie(SESSION_COOKIE, request.body.token, cookieOptions(request));
-    return { csrfToken: csrfTokenFor(request.body.token), me: meView(caller) };
+    const { sessionId, caller } = await auth.startSession(request.body.token, request.ip);
+    void reply.setCookie(SESSION_COOKIE, sessionId, cookieOptions(request));
+    return { csrfToken: csrfTokenFor(sessionId), me: meView(caller) };
   });
   api.delete('/api/v1/session', {
-    schema: { summary: 'End the web session: clears the session cookie', response: { 200: SessionEndSchema } },
+    schema: { summary: "End the web session: the cookie's session is refused from now on, and the cookie is cleared", response: { 200: SessionEndSchema } },
   }, async (request, reply) => {
+    const sessionId = request.cookies[SESSION_COOKIE];
+    if (sessionId) await auth.endSession(sessionId);
     void reply.clearCookie(SESSION_COOKIE, cookieOptions(request));
     return { ended: true as const };
   });
