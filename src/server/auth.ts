@@ -144,10 +144,13 @@ export class Authenticator {
     return { sessionId, caller };
   }
 
-  /** Ends a web session (signing out): its cookie is refused from now on, and live streams opened with it end. */
+  /**
+   * Ends a web session (signing out): its cookie is refused from now on, and live streams opened
+   * with it end. Only a session that existed empties the cache, so unknown cookies sent to this
+   * public route cannot make every stream re-check.
+   */
   async endSession(sessionId: string): Promise<void> {
-    await this.users.deleteSession(hashToken(sessionId));
-    this.forget();
+    if (await this.users.deleteSession(hashToken(sessionId))) this.forget();
   }
 
   /** The caller a credential stands for now (cache first), for callers re-checked while they run. */

@@ -78,6 +78,10 @@ describe('web sessions', () => {
     await auth.endSession(sessionId);
     expect(told).toBe(1);
     await expect(auth.recheck(cookie(sessionId))).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    // Ending it again, or a session that never was, changes nothing and tells no one.
+    await auth.endSession(sessionId);
+    await auth.endSession('no-such-session');
+    expect(told).toBe(1);
     expect(await outcome(cookie(other.sessionId))).toBe('ann');
     expect(await outcome({ secret: token, via: 'bearer' })).toBe('ann');
   });
