@@ -19,7 +19,7 @@ export function jobAlerts(store: Store, sender: AlertSender, now: () => number):
     void store.getJob(change.jobId).then((job) => {
       if (!job) return;
       const label = `job ${job.id}${job.name ? ` (${job.name})` : ''}`;
-      sender.toOwner(job.owner, {
+      sender.toOwner(job.owner, job.ownerId, {
         kind: end.kind,
         severity: end.severity,
         title: `${label} ${change.to.toLowerCase()}`,

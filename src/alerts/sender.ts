@@ -26,7 +26,8 @@ export interface AlertSenderOptions {
   /** `--webhook-allow` entries: where members' webhooks may point. */
   allow?: readonly string[];
   /** A user's current role (null: no such user), read when their alert is sent. */
-  roleOf?: (user: string) => Promise<Role | null>;
+  /** The active user of a name (its id and role), or null when none: alerts go by user id. */
+  userOf?: (user: string) => Promise<{ id: number; role: Role } | null>;
   /** Shown in every alert (the server's URL, known once it listens). */
   server: () => string;
   attempts?: number;
@@ -65,19 +66,21 @@ export class AlertSender {
     for (const target of this.options.admins) this.enqueue({ target, alert, attempt: 1, trusted: true });
   }
 
-  toOwner(owner: string, alert: Alert): void {
-    void this.ownerDelivery(owner, alert).then(
+  /** Alerts a job's owner; `ownerId` is the job's, so a removed user's name reused by another gets nothing. */
+  toOwner(owner: string, ownerId: number | null, alert: Alert): void {
+    void this.ownerDelivery(owner, ownerId, alert).then(
       (delivery) => delivery && this.enqueue(delivery),
       (error: unknown) => this.options.logger.warn({ err: error, owner }, 'could not read the owner\'s webhook'),
     );
   }
 
   /** The owner's webhook, if they have one that their current role and the allow-list permit. */
-  private async ownerDelivery(owner: string, alert: Alert): Promise<Delivery | null> {
+  private async ownerDelivery(owner: string, ownerId: number | null, alert: Alert): Promise<Delivery | null> {
     const target = await this.ownerTarget(owner);
     if (!target) return null;
-    const role = this.options.roleOf ? await this.options.roleOf(owner) : 'member';
-    if (role === null) return null;
+    const user = this.options.userOf ? await this.options.userOf(owner) : { id: ownerId, role: 'member' as const };
+    if (user === null || ownerId === null || user.id !== ownerId) return null;
+    const role = user.role;
     const rule = role === 'admin' ? null : this.policy.ruleProblem(new URL(target.url));
     if (rule) {
       this.options.onOutcome?.('dropped');

@@ -53,9 +53,9 @@ export class Observability {
     const { settings, store, clock, logger } = deps;
     this.alerts = new AlertSender({
       store: store.observability, logger, admins: settings.adminWebhooks, allow: settings.webhookAllow, server: () => this.serverUrl, onOutcome: (o) => this.metrics.webhookDelivery(o),
-      roleOf: async (name) => {
+      userOf: async (name) => {
         const user = await store.users.getUser(name);
-        return user && user.removedAt === null ? user.role : null;
+        return user && user.removedAt === null ? { id: user.id, role: user.role } : null;
       },
     });
     this.drains = new DrainRegistry(store.observability, clock, this.alerts);

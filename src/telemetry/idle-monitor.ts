@@ -74,7 +74,7 @@ export class IdleMonitor {
         state.warnedAt = now;
         const stop = rule.stopAfterSeconds === null ? 'it will not be stopped' : `it will be stopped after ${rule.stopAfterSeconds} s idle`;
         this.o.logger.warn({ job: job.id, idleSeconds: idleFor }, 'idle GPUs: owner warned');
-        this.o.alerts?.toOwner(job.owner, { kind: 'job_idle', severity: 'warning', title: `${label} has idle GPUs`, text: `its GPUs have been below ${rule.thresholdPercent}% for ${idleFor} s (${where}); ${stop}`, at: now, job: { id: job.id, name: job.name, owner: job.owner, project: job.project, state: job.state, exitCode: null, reason: job.reason } });
+        this.o.alerts?.toOwner(job.owner, job.ownerId, { kind: 'job_idle', severity: 'warning', title: `${label} has idle GPUs`, text: `its GPUs have been below ${rule.thresholdPercent}% for ${idleFor} s (${where}); ${stop}`, at: now, job: { id: job.id, name: job.name, owner: job.owner, project: job.project, state: job.state, exitCode: null, reason: job.reason } });
       } else {
         state.stoppedAt = now;
         await this.o.store.requestCancel(job.id, now, `stopped by ${where}: GPUs below ${rule.thresholdPercent}% for ${idleFor} s`);

@@ -186,6 +186,24 @@ describe('delivery', () => {
     expect(error.message).toMatch(/127\.0\.0\.1.*loopback/);
   }, 120_000);
 
+  it("sends a removed user's job alerts to nobody, not to the next user of the name (M9)", async () => {
+    const hook = await listener();
+    listeners.push(hook);
+    const srv = await start(await tempHome(), ['--webhook-allow', `127.0.0.1:${hook.port}`]);
+    const old = await memberOf(srv, 'tmpu');
+    const { id } = await old.submit({ task: 'name: old-private\nrun: sleep 60\n' });
+    await until(`job ${id} to run`, async () => ((await srv.client.getJob(id!)).state === 'RUNNING' ? true : undefined));
+    await srv.client.removeUser('tmpu');
+    const fresh = await memberOf(srv, 'tmpu');
+    await fresh.setWebhook(hook.url);
+    await srv.client.cancel(id!);
+    await until(`job ${id} to end`, async () => ((await srv.client.getJob(id!)).state === 'CANCELLED' ? true : undefined));
+    // The new tmpu's own job is alerted, and only it: the old job's end was never sent.
+    await runJob(fresh, 'name: fresh-own\nrun: exit 0\n');
+    await until('the new tmpu\'s alert', async () => (hook.requests.length >= 1 ? true : undefined));
+    expect(hook.requests.map((r) => JSON.parse(r.body).job.name)).toEqual(['fresh-own']);
+  }, 90_000);
+
   it('escapes every user-controlled field in Slack text: no @channel, no disguised link', async () => {
     const hook = await listener();
     listeners.push(hook);
