@@ -7,16 +7,20 @@ import { StintClient } from '../src/api/client.js';
 import { inProcessServer, isEnded, waitForJob, type InProcessServer } from './helpers/server.js';
 
 const ACCOUNT = 'stintrunas';
+/** A second account: two stint users may not share one (rule identity.one-account). */
+const ACCOUNT_2 = 'stintrunas2';
 const isRoot = process.getuid?.() === 0;
 
 // Switching accounts needs root (as a lab's server runs); a non-root run has nothing to test.
 describe.runIf(isRoot)('run as the user (server running as root)', () => {
   let s: InProcessServer;
   beforeAll(async () => {
-    try {
-      execFileSync('getent', ['passwd', ACCOUNT]);
-    } catch {
-      execFileSync('useradd', ['--create-home', '--shell', '/bin/bash', ACCOUNT]);
+    for (const account of [ACCOUNT, ACCOUNT_2]) {
+      try {
+        execFileSync('getent', ['passwd', account]);
+      } catch {
+        execFileSync('useradd', ['--create-home', '--shell', '/bin/bash', account]);
+      }
     }
     s = await inProcessServer({ gpus: 'A100:2', allowRootJobs: false });
   });
@@ -44,12 +48,12 @@ describe.runIf(isRoot)('run as the user (server running as root)', () => {
 
   it("cannot override stint's variables, gets its envs and secrets, and records 128+N when cancelled (review row 49)", async () => {
     const { token } = await s.client.addUser('gail');
-    await s.client.setUnixUser('gail', ACCOUNT);
+    await s.client.setUnixUser('gail', ACCOUNT_2);
     const gail = new StintClient(s.server.url, token);
     const envs = '{STINT_RUN_AS_UID: "0", STINT_RUN_AS_GID: "0", STINT_WORKDIR: /root, STINT_ATTEMPT_DIR: /tmp, STINT_JOB_DIR: /tmp, MY_ENV: "it\'s $(here)"}';
     const task = `envs: ${envs}\nsecrets: {MY_KEY: k-1}\nsetup: echo setup-first\nrun: |\n  id -u; pwd; echo "$STINT_ATTEMPT_DIR $STINT_JOB_DIR"; echo "$MY_ENV $MY_KEY"\n  trap 'echo bye' EXIT; sleep 60\n`;
     const { id } = await gail.submit({ task });
-    const uid = execFileSync('id', ['-u', ACCOUNT], { encoding: 'utf8' }).trim();
+    const uid = execFileSync('id', ['-u', ACCOUNT_2], { encoding: 'utf8' }).trim();
     const deadline = Date.now() + 20_000;
     while (!(await gail.logs(id!)).text.includes('k-1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     await gail.cancel(id!);

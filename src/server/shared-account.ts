@@ -29,3 +29,35 @@ export async function assertOwnIdentity(deps: SharedAccountDeps, name: string, r
     { rule: 'identity.one-account', user: name, role, backend: shared.name, why: shared.identity.why, accepted: 'a viewer, a server running as root, or --shared-account-insecure' },
   );
 }
+
+/**
+ * Throws CONFLICT when the Unix account `uid` is already mapped to another active user: two
+ * users on one account read each other's files and secrets (/proc/<pid>/environ) through their
+ * jobs, as on a shared-account backend. `--shared-account-insecure` accepts it knowingly.
+ */
+export async function assertAccountNotShared(
+  deps: SharedAccountDeps & { uidOf: (unixUser: string) => number },
+  name: string,
+  unixUser: string,
+  uid: number,
+): Promise<void> {
+  if (deps.sharedAccountInsecure) return;
+  const others = (await deps.users.listUsers()).filter((u) => u.name !== name && u.unixUser !== null);
+  const sharing = others.filter((u) => u.unixUser === unixUser || safeUid(deps.uidOf, u.unixUser!) === uid).map((u) => u.name);
+  if (sharing.length === 0) return;
+  throw new StintError(
+    'CONFLICT',
+    `cannot map ${name} to Unix account ${unixUser} (uid ${uid}): it is already the account of ${sharing.join(', ')}, and users sharing an account can read each other's files and secrets through their jobs (rule identity.one-account). `
+      + 'Give each user their own account (`useradd`), or start the server with --shared-account-insecure to accept the risk knowingly',
+    { rule: 'identity.one-account', user: name, field: 'unixUser', value: unixUser, sharedWith: sharing },
+  );
+}
+
+/** The uid of a mapped account; an account that vanished from the system shares nothing. */
+function safeUid(uidOf: (unixUser: string) => number, unixUser: string): number | null {
+  try {
+    return uidOf(unixUser);
+  } catch {
+    return null;
+  }
+}

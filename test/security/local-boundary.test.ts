@@ -203,6 +203,21 @@ describe.runIf(isRoot)('root server: jobs of mapped users cannot reach root (C1,
     await waitForJob(bob, victim.id!, isEnded);
   }, 60_000);
 
+  it("F4: a second user cannot be mapped to an account another user's jobs run as (they would read each other's environ)", async () => {
+    const c = await s.admin.addUser('carol');
+    const refused = await s.admin.setUnixUser('carol', 'nobody').then(() => null, (e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'CONFLICT', details: { rule: 'identity.one-account', sharedWith: ['alice'] }, message: expect.stringMatching(/already the account of alice.*--shared-account-insecure/) });
+    // The numeric alias of the same uid is the same account.
+    const alias = await s.admin.setUnixUser('carol', String(NOBODY)).then(() => null, (e: unknown) => e);
+    expect(alias).not.toBeNull();
+    // Her own account is fine, and alice keeps hers.
+    await s.admin.setUnixUser('carol', 'backup');
+    const carol = new StintClient(s.url, c.token);
+    const { id } = await carol.submit({ task: 'run: id -un\n' });
+    expect((await waitForJob(carol, id!, isEnded)).state).toBe('SUCCEEDED');
+    expect(await logsOf(carol, id!)).toBe('backup\n');
+  });
+
   it("H4: another local account cannot read a job's log, scripts, env, work files or checkpoints; its owner can", async () => {
     const upload = await alice.upload(gzipTar({ 'data.txt': { text: 'alice-private-data\n' } }));
     const { id } = await alice.submit({ task: 'workdir: .\nrun: echo "S3CR3T-alice"; echo ckpt > "$STINT_CHECKPOINT_DIR/state"; sleep 30\n', workdirUpload: upload.id });

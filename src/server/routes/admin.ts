@@ -38,7 +38,7 @@ import { recordAudit } from '../audit.js';
 import { unixAccount } from '../../scheduler/run-as.js';
 import { callerOf, hashToken, newToken, type Authenticator } from '../auth.js';
 import type { ServerResources } from '../resources.js';
-import { assertOwnIdentity } from '../shared-account.js';
+import { assertAccountNotShared, assertOwnIdentity } from '../shared-account.js';
 
 const errors = { 400: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema };
 
@@ -90,7 +90,11 @@ function registerUserRoutes(app: FastifyInstance, res: ServerResources, auth: Au
     assertAdmin(caller, 'map users to Unix accounts');
     const user = await activeUser(users, request.params.name);
     const unixUser = request.body.unixUser;
-    if (unixUser !== null) unixAccount(unixUser);
+    if (unixUser !== null) {
+      const account = unixAccount(unixUser);
+      const shared = { users, backends: res.backends, sharedAccountInsecure: res.sharedAccountInsecure, uidOf: (u: string) => unixAccount(u).uid };
+      await assertAccountNotShared(shared, user.name, unixUser, account.uid);
+    }
     const updated = await users.setUnixUser(user.name, unixUser);
     if (!updated) throw noSuchUser(user.name);
     auth.forget();
