@@ -218,6 +218,32 @@ describe.runIf(isRoot)('root server: jobs of mapped users cannot reach root (C1,
     expect(await logsOf(carol, id!)).toBe('backup\n');
   });
 
+  it('F6: a write lease the job takes on its own log gets a 409 naming it, never a 500 or a wait', async () => {
+    // A process of the job's that outlives it (setsid) holds an fcntl write lease on output.log.
+    const lease = [
+      'import fcntl, os, sys, time',
+      'os.close(0); os.close(1); os.close(2)',
+      'end = time.time() + 15',
+      'fd = os.open(sys.argv[1], os.O_WRONLY)',
+      'while time.time() < end:',
+      '    try:',
+      '        fcntl.fcntl(fd, 1024, fcntl.F_WRLCK)',
+      '    except OSError:',
+      '        pass',
+      '    time.sleep(0.01)',
+    ].join('\n');
+    const upload = await alice.upload(gzipTar({ 'lease.py': { text: `${lease}\n` } }));
+    const task = 'workdir: .\nrun: |\n  echo hello\n  setsid python3 lease.py "$STINT_ATTEMPT_DIR/output.log" </dev/null >/dev/null 2>&1 &\n  exit 0\n';
+    const { id } = await alice.submit({ task, workdirUpload: upload.id });
+    await waitForJob(alice, id!, isEnded);
+    let answer: unknown = null;
+    for (let i = 0; i < 40 && answer === null; i++) {
+      await sleep(250);
+      answer = await s.admin.logs(id!).then(() => null, (e: unknown) => e);
+    }
+    expect(answer).toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/locked by the job \(a file lease\)/) });
+  }, 60_000);
+
   it("H4: another local account cannot read a job's log, scripts, env, work files or checkpoints; its owner can", async () => {
     const upload = await alice.upload(gzipTar({ 'data.txt': { text: 'alice-private-data\n' } }));
     const { id } = await alice.submit({ task: 'workdir: .\nrun: echo "S3CR3T-alice"; echo ckpt > "$STINT_CHECKPOINT_DIR/state"; sleep 30\n', workdirUpload: upload.id });

@@ -143,8 +143,12 @@ export function readStateFile(path: string, maxBytes = 64): string | null {
 /** Opens a log for reading: never through a link, only a regular file (see readLogFile). */
 export async function openLogForReading(path: string) {
   const file = await open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ELOOP') throw error;
-    throw new StintError('CONFLICT', `${path} is a symbolic link, which the server never follows; the log cannot be read`, { path }, { cause: error });
+    if (error.code === 'ELOOP') throw new StintError('CONFLICT', `${path} is a symbolic link, which the server never follows; the log cannot be read`, { path }, { cause: error });
+    // The job owns its log and may hold a write lease on it (fcntl F_SETLEASE): the server never waits for it.
+    if (error.code === 'EAGAIN' || error.code === 'EWOULDBLOCK' || error.code === 'EBUSY') {
+      throw new StintError('CONFLICT', `${path} is locked by the job (a file lease); the log cannot be read now, try again`, { path }, { cause: error });
+    }
+    throw error;
   });
   const found = await file.stat();
   if (!found.isFile()) {
