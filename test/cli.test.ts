@@ -128,6 +128,18 @@ describe('stint queue, job, logs, cancel, gpus', () => {
     expect(stint(['job', String(id)]).stdout).toMatch(/cancelled/);
   });
 
+  it("never sends a job name's escape sequences to the reader's terminal (OSC 52 clipboard, OSC 0 title, clear screen)", async () => {
+    const name = '"x\\e]52;c;ZXZpbA==\\ay\\e]0;pwned\\az\\e[2J"';
+    const { id } = await server.client.submit({ task: `name: ${name}\nrun: "true"\n` });
+    expect((await server.client.getJob(id!)).name).toContain('\u001b]52;');
+    await new Promise((r) => setTimeout(r, 300));
+    for (const args of [['queue', '--all'], ['job', String(id)]]) {
+      const out = stint(args).stdout;
+      expect(out, args.join(' ')).toContain('x^[]52;c;ZXZpbA==?y^[]0;pwned?z^[[2J');
+      expect(out, args.join(' ')).not.toMatch(/\u001b[\]P_^X]|\u001b\[2J|\u0007/);
+    }
+  });
+
   it('stint usage reports GPU-hours, jobs and waits per user and per project', async () => {
     const id = Number(stint(['launch', await taskFile('project: vision\nresources: {accelerators: A100:2}\nrun: sleep 0.5\n'), '--detach']).stdout);
     stint(['logs', String(id), '--follow']);

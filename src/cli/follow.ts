@@ -2,6 +2,7 @@
 // on to the next attempt if the job is retried, and stop when the job has ended.
 
 import type { StintClient } from '../api/client.js';
+import { TerminalFilter } from './terminal-safe.js';
 
 const POLL_MS = 200;
 
@@ -26,4 +27,14 @@ export async function followLogs(client: StintClient, id: number, write: (text: 
     if (chunk.attempt !== null) attempt = chunk.attempt;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/**
+ * Writes a job's output to stdout: on a terminal without the escape strings that could drive it
+ * (OSC clipboard/title, DCS, APC); piped or redirected, byte for byte.
+ */
+export function terminalWriter(): (text: string) => void {
+  if (!process.stdout.isTTY) return (text) => process.stdout.write(text);
+  const filter = new TerminalFilter();
+  return (text) => process.stdout.write(filter.push(text));
 }

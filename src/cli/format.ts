@@ -1,6 +1,8 @@
 // Output for humans: aligned tables, relative times, colour only on a terminal. Pure functions;
 // the commands decide what to print.
 
+import { safeField } from './terminal-safe.js';
+
 export interface Style {
   color: boolean;
 }
@@ -26,8 +28,9 @@ export function paintState(style: Style, state: string): string {
 
 const ANSI = /\u001b\[[0-9;]*m/g;
 
-/** Aligns columns; cells may contain colour codes, which take no width. */
-export function table(header: string[], rows: string[][], style: Style): string {
+/** Aligns columns; cells may contain colour codes, which take no width; other controls are shown, never sent. */
+export function table(header: string[], unsafeRows: string[][], style: Style): string {
+  const rows = unsafeRows.map((row) => row.map(safeField));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').replace(ANSI, '').length)));
   const line = (cells: string[]) =>
     cells

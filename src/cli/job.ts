@@ -7,6 +7,7 @@ import { renderTelemetry } from './telemetry.js';
 import { clientConfig } from '../config.js';
 import { elapsed, paint, paintState, relativeTime, table, type Style } from './format.js';
 import { parseJobId } from './options.js';
+import { safeField } from './terminal-safe.js';
 
 export function registerJob(program: Command): void {
   program
@@ -55,7 +56,7 @@ export function renderJob(job: JobDetailView, now: number, style: Style): string
   const log = job.attempts.find((a) => a.attempt === job.attempt)?.logPath;
   if (log) lines.push(['Log file', log]);
   const width = Math.max(...lines.map(([k]) => k.length));
-  const head = lines.map(([k, v]) => `${paint(style, 'bold', k.padEnd(width))}  ${v}`).join('\n');
+  const head = lines.map(([k, v]) => `${paint(style, 'bold', k.padEnd(width))}  ${safeField(v)}`).join('\n');
   const events = table(
     ['WHEN', 'FROM', 'TO', 'REASON'],
     job.events.map((e) => [relativeTime(e.at, now), e.from ?? '-', paintState(style, e.to), e.reason]),

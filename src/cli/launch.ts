@@ -14,7 +14,7 @@ import { StintError } from '../core/errors.js';
 import { parseTaskFile } from '../core/spec/parse.js';
 import { packWorkdir } from '../workdir/pack.js';
 import { collectPair } from './options.js';
-import { followLogs } from './follow.js';
+import { followLogs, terminalWriter } from './follow.js';
 import { paint, paintState } from './format.js';
 
 const MAX_WORKDIR_BYTES = 100 * 1024 * 1024;
@@ -75,7 +75,7 @@ async function launch(file: string, flags: LaunchFlags): Promise<number> {
     process.stderr.write(`\nstint: detached; job ${id} keeps running. Follow it with: stint logs ${id} --follow\n`);
     process.exit(130);
   });
-  await followLogs(client, id, (chunk) => process.stdout.write(chunk), { follow: true });
+  await followLogs(client, id, terminalWriter(), { follow: true });
   const job = await client.getJob(id);
   process.stderr.write(paint(style, 'gray', `stint: job ${id} `) + paintState(style, job.state) + paint(style, 'gray', ` (${job.reason ?? ''})\n`));
   if (job.state === 'SUCCEEDED') return 0;

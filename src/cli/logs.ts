@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { connect } from '../api/client.js';
 import { clientConfig } from '../config.js';
-import { followLogs } from './follow.js';
+import { followLogs, terminalWriter } from './follow.js';
 import { parseJobId } from './options.js';
 
 export function registerLogs(program: Command): void {
@@ -14,6 +14,6 @@ export function registerLogs(program: Command): void {
     .option('-f, --follow', 'keep printing new output until the job ends')
     .action(async (id: string, flags: { follow?: boolean }) => {
       const client = connect(clientConfig());
-      await followLogs(client, parseJobId(id), (text) => process.stdout.write(text), { follow: Boolean(flags.follow) });
+      await followLogs(client, parseJobId(id), terminalWriter(), { follow: Boolean(flags.follow) });
     });
 }
