@@ -4,7 +4,7 @@
 // files must be readable by that account alone, secrets must not lie on the shared filesystem,
 // and nothing a job plants in its own folders (symlinks, the next attempt's folder) may make the
 // root server read or write elsewhere. Needs root (useradd, setpriv) and the build (dist/).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -205,25 +205,76 @@ describe.runIf(isRoot)('Slurm: one identity per user on a root server', { timeou
 describe.runIf(isRoot)('Slurm backend: submissions under the job owner\'s account', { timeout: 240_000 }, () => {
   let backend: SlurmBackend;
   let asA: RunAs;
+  let asB: RunAs;
   let nextJobId = 70_000 + Math.floor(Math.random() * 10_000) * 10;
 
   beforeAll(async () => {
     ensureCluster();
-    const uid = ensureAccount(ACCOUNT_A);
-    const [, , , gid, , home] = execFileSync('getent', ['passwd', ACCOUNT_A], { encoding: 'utf8' }).trim().split(':');
-    asA = { user: ACCOUNT_A, uid, gid: Number(gid), home: home! };
+    asA = runAs(ACCOUNT_A);
+    asB = runAs(ACCOUNT_B);
     const workdir = sharedDir();
     chmodSync(workdir, 0o711);
     backend = await testBackend({ workdir });
   }, 180_000);
 
-  async function submitAsA(spec: TaskSpec, extra: { secrets?: Record<string, string>; archive?: string } = {}): Promise<AttemptRef> {
-    const jobId = nextJobId++;
+  async function submitAsA(spec: TaskSpec, extra: { secrets?: Record<string, string>; archive?: string; as?: RunAs; jobId?: number } = {}): Promise<AttemptRef> {
+    const jobId = extra.jobId ?? nextJobId++;
     const launched = await backend.launch({
-      jobId, attempt: 1, name: spec.name, spec, secrets: extra.secrets ?? {}, node: null, gpus: [], workdirArchive: extra.archive ?? null, env: {}, runAs: asA,
+      jobId, attempt: 1, name: spec.name, spec, secrets: extra.secrets ?? {}, node: null, gpus: [], workdirArchive: extra.archive ?? null, env: {}, runAs: extra.as ?? asA,
     });
     return { jobId, attempt: 1, handle: launched.handle };
   }
+
+  /** `scontrol show job ID -o` as root: the job's name, owner and folder. */
+  function slurmJob(id: unknown): string {
+    return slurm('scontrol', ['show', 'job', String(id), '-o']);
+  }
+
+  it("records A's own Slurm job even when A's process writes B's job id into the submission's stdout first (pidfd_getfd), and A's cancel never reaches B's job", async () => {
+    const victim = await submitAsA(taskSpec('echo victim running; sleep 300', { name: 'victim' }), { as: asB });
+    try {
+      await waitForLog(backend, victim, 'victim running', 60_000);
+      const victimId = victim.handle.slurmJobId as number;
+      expect(slurmJob(victimId)).toMatch(new RegExp(`UserId=${ACCOUNT_B}\\(${asB.uid}\\)`));
+      // A's own process (as a login shell of A's would be) waits for the submission of A's next job and injects `VICTIM;`.
+      const jobId = nextJobId++;
+      const forger = spawn('/usr/bin/setpriv', [`--reuid=${asA.uid}`, `--regid=${asA.gid}`, '--clear-groups', '--', '/usr/bin/python3', '-c', FORGER,
+        String(victimId), `${backend.config.workdir}/jobs/${jobId}/`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let forged = '';
+      forger.stdout.on('data', (d: Buffer) => (forged += d));
+      forger.stderr.on('data', (d: Buffer) => (forged += d));
+      const ended = new Promise((r) => forger.on('close', r));
+      try {
+        for (const deadline = Date.now() + 10_000; !forged.includes('watching'); await new Promise((r) => setTimeout(r, 20))) {
+          if (Date.now() > deadline) throw new Error(`the forger did not start: ${forged}`);
+        }
+        const mine = await submitAsA(taskSpec('echo mine; sleep 300', { name: 'mallory' }), { jobId }).catch((e: unknown) => e);
+        await ended;
+        expect(forged, 'the forger reached the submission').toMatch(/forged into pid/);
+        try {
+          // Either a clear refusal or A's own job, never B's.
+          if (!(mine instanceof Error)) {
+            const line = slurmJob((mine as AttemptRef).handle.slurmJobId);
+            expect(line).toMatch(new RegExp(`JobName=stint-${jobId}\\.1-mallory UserId=${ACCOUNT_A}\\(${asA.uid}\\) `));
+            expect(line).toContain(`WorkDir=${backend.config.workdir}/jobs/${jobId} `);
+          } else expect(mine).toMatchObject({ code: 'BACKEND_ERROR' });
+          // A's cancel of the recorded attempt, and of a handle that names B's job outright: B's job runs on.
+          if (!(mine instanceof Error)) await backend.signal(mine as AttemptRef, 'SIGKILL');
+          const forgedRef: AttemptRef = { jobId, attempt: 1, handle: { slurmJobId: victimId, base: 1, uid: asA.uid } };
+          await backend.signal(forgedRef, 'SIGTERM');
+          await backend.signal(forgedRef, 'SIGKILL');
+          await new Promise((r) => setTimeout(r, 1500));
+          expect(slurmJob(victimId)).toMatch(/JobState=RUNNING /);
+        } finally {
+          slurm('scancel', [`--user=${asA.uid}`, `--name=stint-${jobId}.1-mallory`]);
+        }
+      } finally {
+        forger.kill('SIGKILL');
+      }
+    } finally {
+      await backend.signal(victim, 'SIGKILL');
+    }
+  });
 
   it('says it runs each job under its owner\'s identity (root, no SSH), and why not over SSH', async () => {
     expect(backend.identity).toEqual({ perUser: true });
@@ -280,6 +331,43 @@ describe.runIf(isRoot)('Slurm backend: submissions under the job owner\'s accoun
     await waitForEnd(backend, ref, 60_000);
   }, 300_000);
 });
+
+function runAs(account: string): RunAs {
+  const uid = ensureAccount(account);
+  const [, , , gid, , home] = execFileSync('getent', ['passwd', account], { encoding: 'utf8' }).trim().split(':');
+  return { user: account, uid, gid: Number(gid), home: home! };
+}
+
+/**
+ * The red team's forger, run as the attacker's account: finds its own submission of the job under
+ * argv[2] (setpriv → bash → sbatch, all the attacker's processes), stops it, writes `argv[1];` into
+ * its stdout with pidfd_getfd (syscall 438 on x86_64), and lets it go on.
+ */
+const FORGER = `
+import ctypes, os, signal, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+me, victim, folder = os.getuid(), sys.argv[1].encode(), sys.argv[2].encode()
+print('watching', flush=True)
+end = time.time() + 60
+while time.time() < end:
+    for p in os.listdir('/proc'):
+        if not p.isdigit() or int(p) == os.getpid(): continue
+        try:
+            if os.stat('/proc/' + p).st_uid != me: continue
+            cmd = open('/proc/%s/cmdline' % p, 'rb').read()
+            if folder not in cmd or b'slurm_script' in cmd: continue
+            os.kill(int(p), signal.SIGSTOP)
+            try:
+                fd = libc.syscall(438, os.pidfd_open(int(p)), 1, 0)
+                if fd < 0: print('pidfd_getfd errno', ctypes.get_errno(), flush=True); continue
+                os.write(fd, victim + b';'); os.close(fd)
+            finally:
+                os.kill(int(p), signal.SIGCONT)
+            print('forged into pid', p, cmd[:60], flush=True); sys.exit(0)
+        except OSError: pass
+    time.sleep(0.001)
+print('no submission seen', flush=True)
+`;
 
 async function waitFor(backend: SlurmBackend, ref: AttemptRef, ok: (s: AttemptStatus) => boolean): Promise<void> {
   const deadline = Date.now() + 90_000;

@@ -8,8 +8,11 @@
 // Identity: a root server that reaches Slurm locally submits each job as its owner's mapped
 // account (client.ts `submit`, through setpriv; munge then vouches for that account), so Slurm runs
 // the job under that uid and the job needs root for nothing after submission; polling and scancel
-// stay with the server's account (Slurm's operator). The job's folder is laid out by job-files.ts
-// (the server's folders, the job's 0700 ones, logs read back only if they are the job's own
+// stay with the server's account (Slurm's operator). What that submission prints is its account's
+// word, never trusted: the job id is recorded only once Slurm, asked by the server, holds it as that
+// uid's job of this attempt (`submittedJob`), and every scancel of a handle with a uid carries
+// `--user=<uid>`, so a wrong id can never reach another account's job. The job's folder is laid
+// out by job-files.ts (the server's folders, the job's 0700 ones, logs read back only if they are the job's own
 // regular file). Secrets never lie on the shared filesystem (translate.ts): there is no env file to
 // remove when the attempt ends; Slurm drops the job's environment with the job. In SSH mode, or on
 // a non-root server, every job runs as the one account (identity.perUser false, with the reason).
@@ -142,12 +145,36 @@ export class SlurmBackend implements Backend {
       await prepareAttemptFolder({ workdir: this.workdir, jobDir, attemptDir: built.attemptDir, owner: as, files: built.files, workdirArchive: request.workdirArchive });
     }
     const out = await this.client.submit(built.scriptPath, built.environment, as, this.client.remote ? '/' : built.attemptDir);
-    const slurmJobId = Number(out.trim().split(';')[0]);
+    const printed = Number(out.trim().split(';')[0]);
+    const slurmJobId = as ? await this.submittedJob(request, as, printed, built.scriptPath) : printed;
     if (!Number.isInteger(slurmJobId)) throw new StintError('BACKEND_ERROR', `sbatch printed ${JSON.stringify(out.trim())}, not a job id`, {});
     this.notify();
     const handle: Record<string, unknown> = { slurmJobId, base: request.attempt };
     if (!this.client.remote) handle.uid = as?.uid ?? SERVER_UID;
     return { handle, logPath: `${built.attemptDir}/output.log` };
+  }
+
+  /**
+   * The Slurm job a submission under `as` made. Its sbatch ran as `as`, so what it printed is that
+   * account's word (another of its processes can write into that stdout first): the printed id counts
+   * only if Slurm, asked by the server, holds it as this attempt's job — `as`'s uid, this attempt's
+   * name, folder and script. Otherwise the job is looked for by those four in one listing; none: a
+   * BACKEND_ERROR; several (only `as` can have made them): all cancelled, and a BACKEND_ERROR.
+   */
+  private async submittedJob(request: LaunchRequest, as: SubmitAs, printed: number, script: string): Promise<number> {
+    const name = slurmJobName(request.jobId, request.attempt, request.name);
+    const ours = (job: ScontrolJob): boolean => job.uid === as.uid && job.record.name === name &&
+      job.record.workDir === this.jobDir(request.jobId) && job.command === script;
+    if (Number.isInteger(printed) && printed > 0) {
+      const r = await this.client.run('scontrol', ['show', 'job', String(printed), '-o']);
+      if (r.code === 0 && scontrolJobs(r.stdout).some((job) => job.record.jobId === printed && ours(job))) return printed;
+    }
+    const found = scontrolJobs(await this.listWithScontrol()).filter(ours).map((job) => job.record.jobId);
+    const what = `stint-${request.jobId}.${request.attempt} (as ${as.user})`;
+    if (found.length === 1) return found[0]!;
+    if (found.length === 0) throw new StintError('BACKEND_ERROR', `sbatch for ${what} printed ${printed}, which is not its job, and Slurm holds no job of ${as.user} for it`, { printed });
+    await this.client.run('scancel', [`--user=${as.uid}`, ...found.map(String)]);
+    throw new StintError('BACKEND_ERROR', `Slurm holds ${found.length} jobs of ${as.user} for ${what} (${found.join(', ')}); all were cancelled`, { found });
   }
 
   /** The owner's account on a root server that submits locally; null: the server's own (or the SSH account). */
@@ -184,17 +211,19 @@ export class SlurmBackend implements Backend {
   }
 
   async signal(attempt: AttemptRef, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
-    const id = handleOf(attempt).slurmJobId;
+    const { slurmJobId: id, uid } = handleOf(attempt);
     if (id === null) return;
+    // A second guard: with the owner's uid, Slurm touches the job only if it is that account's (handles saved without one, and SSH's, go without).
+    const user = uid !== null ? [`--user=${uid}`] : [];
     if (signal === 'SIGKILL') {
       // Every process of every step and the batch shell: the job ends FAILED 0:9 (or CANCELLED if pending).
-      await this.client.run('scancel', ['--signal=KILL', '--full', String(id)]);
+      await this.client.run('scancel', [...user, '--signal=KILL', '--full', String(id)]);
     } else {
       // A queued job has no processes to signal (scancel --signal would do nothing): cancel it.
-      const state = (await this.client.run('squeue', ['-h', '-j', String(id), '-o', '%T'])).stdout.trim();
-      if (QUEUED_STATES.has(state)) await this.client.run('scancel', [String(id)]);
+      const state = (await this.client.run('squeue', ['-h', ...user, '-j', String(id), '-o', '%T'])).stdout.trim();
+      if (QUEUED_STATES.has(state)) await this.client.run('scancel', [...user, String(id)]);
       // TERM to the tasks of the running steps; the batch shell waits for their exit status.
-      else await this.client.run('scancel', ['--signal=TERM', String(id)]);
+      else await this.client.run('scancel', [...user, '--signal=TERM', String(id)]);
     }
     this.notify();
   }
@@ -272,6 +301,28 @@ export class SlurmBackend implements Backend {
 function handleOf(ref: AttemptRef): SlurmHandle {
   const int = (value: unknown): number | null => (typeof value === 'number' && Number.isInteger(value) ? value : null);
   return { slurmJobId: int(ref.handle.slurmJobId), base: int(ref.handle.base), uid: int(ref.handle.uid) };
+}
+
+export interface ScontrolJob {
+  record: SlurmJobRecord;
+  /** The number in `UserId=name(uid)`; null when the line has none. */
+  uid: number | null;
+  /** The batch script (`Command=`); null when the line has none. */
+  command: string | null;
+}
+
+/** `scontrol show job -o` lines with the owner and script that records.ts' shared record shape leaves out. */
+export function scontrolJobs(text: string): ScontrolJob[] {
+  const jobs: ScontrolJob[] = [];
+  for (const line of text.split('\n')) {
+    const [record] = parseScontrolJobs(line);
+    if (!record) continue;
+    const uid = / UserId=[^ ]*\((\d+)\)(?= |$)/.exec(line);
+    // A value ends where the next ` Key=` starts (as in records.ts).
+    const command = / Command=(.*?)(?= [A-Za-z][A-Za-z0-9_/:]*=|\s*$)/.exec(line);
+    jobs.push({ record, uid: uid ? Number(uid[1]) : null, command: command ? command[1]! : null });
+  }
+  return jobs;
 }
 
 /**

@@ -5,8 +5,10 @@
 // towards `commandsRun`, so a benchmark can check that a poll issues a constant number of them.
 // `submit` runs sbatch under the job's own account when one is given (a root server, no SSH): the
 // privileged part is /usr/bin/setpriv with an environment stint builds (no value of the job's),
-// and only the unprivileged shell after it reads the job's environment from stdin. Every other
-// command (scontrol, squeue, sacct, scancel) runs as the server's account, Slurm's operator.
+// and only the unprivileged shell after it reads the job's environment from stdin; what that shell
+// prints is the account's word (its other processes can write into the pipe), so the backend checks
+// the job id with Slurm before recording it. Every other command (scontrol, squeue, sacct,
+// scancel) runs as the server's account, Slurm's operator.
 
 import { execFile, spawn } from 'node:child_process';
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
