@@ -337,6 +337,17 @@ describe.runIf(isRoot)('a home under a 0700 directory such as /root (item 3)', (
     await rm(join(jobDir, '..'), { recursive: true, force: true });
   }, 60_000);
 
+  it('F7: refuses a --jobs-dir below a directory another account could change (it could swap the jobs directory for a link)', async () => {
+    const open = await mkdtemp(join(tmpdir(), 'stint-open-'));
+    await chown(open, NOBODY, NOBODY);
+    const home = await mkdtemp(join(tmpdir(), 'stint-home-'));
+    const jobs = join(open, 'jobs');
+    const result = spawnSync(process.execPath, [STINT_BIN, 'server', '--home', home, '--port', '0', '--gpus', 'A100:1', '--jobs-dir', jobs], { encoding: 'utf8', timeout: 30_000 });
+    expect(result.status, result.stdout + result.stderr).not.toBe(0);
+    expect(result.stderr).toMatch(new RegExp(`its parent ${open} \\(uid ${NOBODY}.*could be changed by another account`));
+    expect(existsSync(join(home, 'server.json'))).toBe(false);
+  }, 60_000);
+
   it('uses --jobs-dir when given', async () => {
     const jobs = join(await mkdtemp(join(tmpdir(), 'stint-jobsdir-')), 'jobs');
     const s = await startStint(await mkdtemp(join(tmpdir(), 'stint-home-')), ['--jobs-dir', jobs]);

@@ -3,10 +3,11 @@
 // when an ancestor of the default is closed to them (a home under /root, 0700), the default moves
 // to /var/lib/stint/jobs-<hash of the home>, and the server says so at start.
 // Invariants: the jobs directory exists, is owned by the server, is 0711 (others may pass through
-// to their own job's directory but list nothing) and is writable by no one else.
+// to their own job's directory but list nothing) and is writable by no one else, and no account
+// but root and the server's can rename any directory above it.
 
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { StintError } from '../../core/errors.js';
 import { serverUid } from './attempt-files.js';
@@ -23,7 +24,27 @@ export async function prepareJobsDir(home: string, explicit: string | undefined)
     throw new StintError('INVALID_REQUEST', `--jobs-dir ${chosen.dir}: not a directory owned by the server's account (uid ${serverUid()})`, { field: '--jobs-dir', value: chosen.dir });
   }
   await chmod(chosen.dir, 0o711);
+  await assertNoOneElseCanSwap(chosen.dir);
   return chosen.dir;
+}
+
+/**
+ * Every directory above the jobs directory must be one that no job's account can rename or
+ * replace: owned by root or the server, and writable by others only with the sticky bit (/tmp).
+ * Otherwise the owner of an ancestor could swap the jobs directory for a link while the server
+ * runs and make root create and chown job directories wherever the link points.
+ */
+async function assertNoOneElseCanSwap(dir: string): Promise<void> {
+  const real = await realpath(dir);
+  for (let current = dirname(real); ; current = dirname(current)) {
+    const found = await lstat(current);
+    const ownerOk = found.uid === 0 || found.uid === serverUid();
+    const writable = (found.mode & 0o022) !== 0 && (found.mode & 0o1000) === 0;
+    if (!ownerOk || writable) {
+      throw new StintError('INVALID_REQUEST', `jobs directory ${real}: its parent ${current} (uid ${found.uid}, mode ${(found.mode & 0o7777).toString(8)}) could be changed by another account, which could then swap the jobs directory; use a directory whose parents are root's and writable only by root (or sticky, like /tmp), or choose one with --jobs-dir`, { field: '--jobs-dir', value: dir, parent: current });
+    }
+    if (current === dirname(current)) return;
+  }
 }
 
 async function defaultJobsDir(home: string): Promise<{ dir: string; reason?: string }> {
