@@ -100,6 +100,22 @@ describe('unpackWorkdir refuses archives that escape the job directory', () => {
     expect(await readdir(outside)).toEqual([]);
   });
 
+  it('refuses at check time an entry whose path passes through an earlier symlink entry (d/l -> .., d/l/x -> ..)', async () => {
+    // Each link looks safe on paper from the path as written, but d/l/x really is ./x -> .., outside.
+    const chain = handMadeTar([
+      { name: 'd/', type: '5' },
+      { name: 'd/l', type: '2', link: '..' },
+      { name: 'd/l/x', type: '2', link: '..' },
+      { name: 'ok.txt', type: '0', data: 'ok' },
+    ]);
+    const checked = await checkArchive(chain).catch((e: unknown) => e);
+    expect(checked).toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringMatching(/"d\/l\/x" passes through "d\/l", a symlink made by an earlier entry/), details: { entry: 'd/l/x' } });
+    const job = path.join(tmp, 'job');
+    const launched = await refusal([{ name: './d/', type: '5' }, { name: './d/l', type: '2', link: '..' }, { name: './d/l/x', type: '0', data: 'x' }], job);
+    expect(launched.message).toMatch(/passes through "d\/l"/);
+    await expect(readdir(job)).rejects.toThrow();
+  });
+
   it('replaces a symlink entry by a later file entry instead of writing through it', async () => {
     const outside = path.join(tmp, 'outside.txt');
     await writeFile(outside, 'untouched');

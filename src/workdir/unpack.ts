@@ -8,7 +8,8 @@
 // Bounds: the archive is streamed (gunzip and tar read chunk by chunk, never whole in memory) and
 // refused once it unpacks to more than UNPACK_LIMITS.maxUnpackedBytes, holds more entries than
 // maxEntries, or nests a path deeper than maxDepth. checkArchive applies every check without
-// writing, so the upload route refuses a hostile archive before any job depends on it.
+// writing, so the upload route refuses a hostile archive before any job depends on it; it refuses
+// any entry below a symlink an earlier entry made, so an archive it accepts unpacks at launch.
 
 import { createReadStream } from 'node:fs';
 import { chmod, lstat, mkdir, open, realpath, rm, symlink, type FileHandle } from 'node:fs/promises';
@@ -102,6 +103,28 @@ function normalizeEntryPath(entryPath: string): string {
 /** Stands for destDir while entries are checked on paper, before anything exists on disk. */
 const ARCHIVE_ROOT = path.resolve('/stint-archive-root');
 
+/** `d//l/./x/` → `d/l/x`: the path as the disk will see it, for comparing entries with each other. */
+function canonicalEntryPath(entryPath: string): string {
+  return path.posix.normalize(entryPath).replace(/\/+$/, '');
+}
+
+/**
+ * Refuses an entry whose path passes through a symlink an earlier entry made: its link target was
+ * checked against the path as written, but on disk it resolves from wherever the symlink leads.
+ * Tracks the symlinks so far in `links` (a later file or directory at the same path replaces one).
+ */
+function checkNotThroughLink(entry: TarEntry, entryPath: string, links: Set<string>): void {
+  const canonical = canonicalEntryPath(entryPath);
+  const parts = canonical.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const parent = parts.slice(0, i).join('/');
+    if (links.has(parent)) throw refuse(entry.path, `passes through ${JSON.stringify(parent)}, a symlink made by an earlier entry; entries may not be written through symlinks`);
+  }
+  if (entry.type === 'symlink') links.add(canonical);
+  else if (entry.type === 'directory' && links.has(canonical)) throw refuse(entry.path, 'is a directory where the archive already put a symlink');
+  else links.delete(canonical);
+}
+
 /** Checks everything that can be checked without touching the disk. */
 function checkEntry(entry: TarEntry, entryPath: string, limits: UnpackLimits): void {
   if (entry.type === 'other') throw refuse(entry.path, `has tar type ${JSON.stringify(entry.typeflag)}; only files, directories and symlinks are accepted`);
@@ -162,12 +185,15 @@ async function writeEntry(root: string, entry: TarEntry, entryPath: string): Pro
 export async function checkArchive(archive: Buffer | string, limits: UnpackLimits = UNPACK_LIMITS): Promise<ArchiveSummary> {
   const reader = new TarStreamReader();
   const summary: ArchiveSummary = { entries: 0, dataBytes: 0 };
+  const links = new Set<string>();
   for await (const chunk of tarChunks(archive, limits)) {
     for (const event of reader.push(chunk)) {
       if (event.type === 'data') continue;
       summary.entries++;
       if (summary.entries > limits.maxEntries) throw tooLarge(`holds more than ${limits.maxEntries} entries`, `${limits.maxEntries} entries`);
-      checkEntry(event.entry, normalizeEntryPath(event.entry.path), limits);
+      const entryPath = normalizeEntryPath(event.entry.path);
+      checkEntry(event.entry, entryPath, limits);
+      if (entryPath !== '') checkNotThroughLink(event.entry, entryPath, links);
       if (event.entry.type === 'file') summary.dataBytes += event.entry.size;
     }
     if (reader.done) break;

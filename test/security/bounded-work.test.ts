@@ -197,6 +197,15 @@ describe('workdir uploads (M3 #59, L8 #60, L9 #112)', () => {
     expectRefusal(await upload(gzipSync(tar.finish())), 400, 'INVALID_REQUEST', /"\.\.\/escape\.txt"/);
   });
 
+  it('an entry below a symlink an earlier entry made (d/l -> .., d/l/x -> ..) is refused at upload, not at launch', async () => {
+    const tar = new TarWriter();
+    tar.directory('d', 0o755, 0);
+    tar.symlink('d/l', '..', 0);
+    tar.symlink('d/l/x', '..', 0);
+    tar.file('ok.txt', 0o644, 0, Buffer.from('hi'));
+    expectRefusal(await upload(gzipSync(tar.finish())), 400, 'INVALID_REQUEST', /"d\/l\/x" passes through "d\/l", a symlink made by an earlier entry/);
+  });
+
   it('#112: random bytes behind a gzip magic number are refused', async () => {
     const fake = Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => (i * 7919) % 251))]);
     expectRefusal(await upload(fake), 400, 'INVALID_REQUEST', /gzip|tar/);
