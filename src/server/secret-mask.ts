@@ -19,8 +19,9 @@ const SLICE = 64 * 1024;
 /** Patterns added to the trie, or nodes linked, between two yields while building. */
 const BUILD_SLICE = 500;
 const LINK_SLICE = 10_000;
-/** Automata kept for reuse (one per distinct set of secret values). */
+/** Automata kept for reuse (one per distinct set of secret values), and their trie nodes in all. */
 const CACHE_MAX = 32;
+const CACHE_MAX_NODES = 2_000_000;
 /** Edge keys are node * 2^16 + UTF-16 code unit. */
 const CODES = 0x10000;
 
@@ -55,11 +56,29 @@ export class SecretMatcher {
       cache.set(key, cached);
       return cached;
     }
-    const matcher = new SecretMatcher(values);
-    await matcher.build();
-    cache.set(key, matcher);
-    if (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value!);
-    return matcher;
+    // Concurrent readers of one job share one build (each building its own multiplied the memory).
+    const pending = building.get(key);
+    if (pending) return pending;
+    const build = (async () => {
+      const matcher = new SecretMatcher(values);
+      await matcher.build();
+      cache.set(key, matcher);
+      let nodes = 0;
+      for (const m of cache.values()) nodes += m.nodes;
+      while (cache.size > 1 && (cache.size > CACHE_MAX || nodes > CACHE_MAX_NODES)) {
+        const oldest = cache.keys().next().value!;
+        nodes -= cache.get(oldest)!.nodes;
+        cache.delete(oldest);
+      }
+      return matcher;
+    })().finally(() => building.delete(key));
+    building.set(key, build);
+    return build;
+  }
+
+  /** Trie nodes: what the matcher's memory grows with. */
+  get nodes(): number {
+    return this.depth.length;
   }
 
   get empty(): boolean {
@@ -106,9 +125,15 @@ export class SecretMatcher {
 
   private async build(): Promise<void> {
     const children: number[][] = [[]];
+    let inserted = 0;
     for (let p = 0; p < this.values.length; p++) {
-      if (p > 0 && p % BUILD_SLICE === 0) await yieldToLoop();
       const value = this.values[p]!;
+      // Yield every BUILD_SLICE values or SLICE characters, whichever comes first.
+      inserted += value.length;
+      if (p > 0 && (p % BUILD_SLICE === 0 || inserted >= SLICE)) {
+        inserted = value.length;
+        await yieldToLoop();
+      }
       let node = 0;
       for (let i = 0; i < value.length; i++) {
         const code = value.charCodeAt(i);
@@ -151,6 +176,7 @@ export class SecretMatcher {
 }
 
 const cache = new Map<string, SecretMatcher>();
+const building = new Map<string, Promise<SecretMatcher>>();
 
 /** Adds [start, end) to regions whose ends never decrease, merging overlaps. */
 function addRegion(regions: number[], start: number, end: number): void {

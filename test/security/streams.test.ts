@@ -182,6 +182,26 @@ describe('M6: masking is one pass over the text for all secrets', () => {
   }, 180_000);
 });
 
+describe('a huge secret cannot exhaust the server through masking (red-team finding)', () => {
+  it('a 1.8 M-character secret is refused at submit naming its length and the cap, and so are secrets past the total', async () => {
+    const big = await s.client.submit({ task: 'run: echo hi\nsecrets: {BIG: null}\n', secrets: { BIG: 'Q'.repeat(1_800_000) } }).then(() => null, (e: unknown) => e);
+    expect(big).toMatchObject({ code: 'INVALID_SPEC', details: { issues: expect.arrayContaining([expect.objectContaining({ field: 'secrets.BIG', value: 1_800_000, accepted: 'at most 16384 characters' })]) } });
+    expect(JSON.stringify(big)).not.toContain('QQQQ');
+    const many = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`K${i}`, `${i}-`.padEnd(16_000, 'z')]));
+    const total = await s.client.submit({ task: 'run: echo hi\n', secrets: many }).then(() => null, (e: unknown) => e);
+    expect(total).toMatchObject({ code: 'INVALID_SPEC', details: { issues: expect.arrayContaining([expect.objectContaining({ field: 'secrets', accepted: 'at most 262144 characters in all secrets' })]) } });
+  });
+
+  it('concurrent reads of a job with large secrets share one matcher and keep the event loop free', async () => {
+    const secrets = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`K${i}`, `${i}-`.padEnd(16_000, 'k')]));
+    const job = (await s.client.submit({ task: 'resources: {accelerators: A100:1}\nrun: echo hello\n', secrets })).id!;
+    await waitForJob(s.client, job, isEnded, 60_000);
+    const { result, delay } = await withLoopMonitor(() => Promise.all(Array.from({ length: 16 }, () => raw(s.server.url, `/api/v1/jobs/${job}/logs?limit=1`, { headers: { authorization: `Bearer ${s.token}` } }))));
+    expect(result.map((r) => r.status)).toEqual(Array(16).fill(200));
+    expect(delay.maxMs, `event loop blocked ${delay.maxMs.toFixed(0)} ms`).toBeLessThan(MAX_LOOP_DELAY_MS);
+  }, 120_000);
+});
+
 describe('M7: a secret split across reads is never revealed in parts', () => {
   const fragments = Array.from({ length: SECRET.length - 2 }, (_, i) => SECRET.slice(i, i + 3));
   const expectNoFragment = (text: string, what: string) => {

@@ -15,6 +15,13 @@ const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const MAX_FILE_VARIABLES = 1000;
 /** Envs, or secrets, of one task with those given by --env / --secret. */
 export const MAX_VARIABLES = 5000;
+/**
+ * Longest value, in UTF-16 code units: an env value must fit one exec string (the kernel's 128 KiB
+ * MAX_ARG_STRLEN), and a secret is masked in every log read (the matcher's size grows with the
+ * values), so secrets are kept to what a key or token needs, and to MAX_SECRET_TOTAL together.
+ */
+export const MAX_VALUE_LENGTH = { envs: 65_536, secrets: 16_384 } as const;
+export const MAX_SECRET_TOTAL = 262_144;
 
 interface VariableKind {
   field: 'envs' | 'secrets';
@@ -90,7 +97,23 @@ function resolve(ctx: ParseContext, kind: VariableKind, declared: ReturnType<typ
     if (NAME_PATTERN.test(name)) values[name] = value;
     else addIssue(ctx, `${kind.field}.${name}`, 'command line', `${kind.flag} ${name}: not a valid variable name`, { accepted: 'a name like MY_VAR' });
   }
+  checkLengths(ctx, kind, values, (name) => (Object.hasOwn(overrides, name) ? 'command line' : declared.get(name)?.node));
   return values;
+}
+
+/** Refuses values past MAX_VALUE_LENGTH (and secrets past MAX_SECRET_TOTAL), naming only their length. */
+function checkLengths(ctx: ParseContext, kind: VariableKind, values: Record<string, string>, whereOf: (name: string) => Node | 'command line' | undefined): void {
+  const max = MAX_VALUE_LENGTH[kind.field];
+  let total = 0;
+  for (const [name, value] of Object.entries(values)) {
+    total += value.length;
+    if (value.length > max) {
+      addIssue(ctx, `${kind.field}.${name}`, whereOf(name), `is ${value.length} characters long; at most ${max} are accepted`, { value: value.length, accepted: `at most ${max} characters` });
+    }
+  }
+  if (kind.secret && total > MAX_SECRET_TOTAL) {
+    addIssue(ctx, 'secrets', 'command line', `hold ${total} characters together; at most ${MAX_SECRET_TOTAL} are accepted`, { value: total, accepted: `at most ${MAX_SECRET_TOTAL} characters in all secrets` });
+  }
 }
 
 export function readEnvs(ctx: ParseContext, node: Node | null, overrides: Record<string, string>): Record<string, string> {
