@@ -24,6 +24,14 @@ describe('blockedRange', () => {
     expect(blockedRange('64:ff9b::7f00:1')).toMatch(/^loopback/);
     expect(blockedRange('2002:c0a8:101::1')).toMatch(/^private/);
     expect(blockedRange('::ffff:93.184.216.34')).toBeNull();
+    // Forms the red team found accepted: local-use NAT64, IPv4-translated, Teredo.
+    expect(blockedRange('64:ff9b:1::7f00:1')).toMatch(/^not global unicast/);
+    expect(blockedRange('64:ff9b:1::a00:1')).toMatch(/^not global unicast/);
+    expect(blockedRange('::ffff:0:7f00:1')).toMatch(/^not global unicast/);
+    expect(blockedRange('2001::7f00:1')).toMatch(/^IETF protocol assignment/);
+    expect(blockedRange('2001:0::7f00:1')).toMatch(/^IETF protocol assignment/);
+    expect(blockedRange('2001:10::1')).toMatch(/^IETF protocol assignment/);
+    expect(blockedRange('2606:4700::1111')).toBeNull();
   });
 
   it('lets public addresses through', () => {

@@ -26,7 +26,11 @@ const V4_RANGES: Array<[string, number, string]> = [
 const V6_RANGES: Array<[string, number, string]> = [
   ['::', 128, 'unspecified'], ['::1', 128, 'loopback'], ['fe80::', 10, 'link-local'], ['fc00::', 7, 'unique-local'],
   ['fec0::', 10, 'site-local'], ['ff00::', 8, 'multicast'], ['2001:db8::', 32, 'documentation'], ['100::', 64, 'discard'],
+  // IETF protocol assignments: Teredo (2001::/32, which tunnels to an IPv4 host), ORCHID, and more.
+  ['2001::', 23, 'IETF protocol assignment (Teredo, ORCHID)'],
 ];
+/** Global unicast: every IPv6 address outside it (local-use NAT64 64:ff9b:1::/48, IPv4-translated ::ffff:0:a.b.c.d, ...) is refused. */
+const V6_GLOBAL = subnet('2000::', 3, 'ipv6');
 const RANGES = [...V4_RANGES.map(([a, p, label]) => ({ label, list: subnet(a, p, 'ipv4') })), ...V6_RANGES.map(([a, p, label]) => ({ label, list: subnet(a, p, 'ipv6') }))];
 
 function subnet(address: string, prefix: number, family: 'ipv4' | 'ipv6'): BlockList {
@@ -73,13 +77,15 @@ export function blockedRange(address: string): string | null {
   if (family === 6) {
     const inner = embeddedIPv4(address);
     if (inner) {
+      // An address that carries IPv4 is judged by the IPv4 address it reaches.
       const range = blockedRange(inner);
-      if (range) return `${range} (IPv4 ${inner} inside IPv6)`;
+      return range ? `${range} (IPv4 ${inner} inside IPv6)` : null;
     }
   }
   const type = family === 4 ? 'ipv4' : 'ipv6';
   const hit = RANGES.find((r) => r.list.check(address, type));
   if (hit) return hit.label;
+  if (family === 6 && !V6_GLOBAL.check(address, 'ipv6')) return 'not global unicast (outside 2000::/3)';
   return ownAddresses().has(address.toLowerCase()) ? 'this machine' : null;
 }
 

@@ -129,6 +129,9 @@ describe('a member\'s webhook, on a server that allows any public host (--webhoo
       ['http://[fd00::1]/', /unique-local/], ['http://0.0.0.0/', /unspecified/], ['http://[::]/', /unspecified/],
       ['http://224.0.0.1/', /multicast/], ['http://[ff02::1]/', /multicast/], ['http://100.64.0.1/', /shared \(CGNAT\)/],
       ['http://localhost:9/', /loopback/], [`${srv.url}/api/v1/admin/users`, /loopback/],
+      // Found by a red-team pass: local-use NAT64, IPv4-translated and Teredo forms.
+      ['http://[64:ff9b:1::7f00:1]/', /not global unicast/], ['http://[::ffff:0:7f00:1]/', /not global unicast/],
+      ['http://[2001::7f00:1]/', /IETF protocol assignment/], ['http://[2001:0::7f00:1]/', /IETF protocol assignment/],
     ];
     for (const [url, range] of cases) {
       const error = await refusal(bob.setWebhook(url));
