@@ -38,8 +38,11 @@ export interface SubmissionDeps {
   quotas: () => Promise<QuotaConfig | null>;
   /** Refuses an owner whose jobs may not run here (a root server, no Unix account mapped). */
   checkRunAs: (owner: string) => Promise<unknown>;
-  /** Parses the task text; the server's runs in a worker (server/task-parsing). parseTaskFile when absent. */
-  parseTask?: (text: string, opts: ParseOptions) => Promise<TaskFile>;
+  /**
+   * Parses the task text for the submitter with that user id (the server's runs in a worker, in turn
+   * per submitter: server/task-parsing). parseTaskFile when absent.
+   */
+  parseTask?: (text: string, opts: ParseOptions, submitterId: number) => Promise<TaskFile>;
 }
 
 /** Who submits: the caller's id, name, role and project roles (as authentication found them). */
@@ -75,7 +78,7 @@ export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, s
     fileName: request.fileName,
     envOverrides: request.env,
     secretOverrides: request.secrets,
-  });
+  }, submitter.id);
   for (const task of file.tasks) await checkProject(deps, submitter, task.project);
   await deps.checkRunAs(submitter.name);
   const verdict = admit(file, await offers(deps.backends));

@@ -50,7 +50,7 @@ export function submissionDeps(res: ServerResources): SubmissionDeps {
 function withTaskParser(app: FastifyInstance, deps: SubmissionDeps): SubmissionDeps {
   const parser = new TaskParser();
   app.addHook('onClose', async () => parser.close());
-  return { ...deps, parseTask: (text, opts) => parser.parse(text, opts) };
+  return { ...deps, parseTask: (text, opts, submitterId) => parser.parse(text, opts, submitterId) };
 }
 
 export function registerJobRoutes(app: FastifyInstance, res: ServerResources): void {

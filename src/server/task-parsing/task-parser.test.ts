@@ -17,7 +17,7 @@ describe('TaskParser', () => {
   it('returns the same TaskFile as parseTaskFile', async () => {
     const text = 'name: t\nenvs: {A: &v 1, B: *v}\nsecrets: {S: null}\nresources: {accelerators: A100:2}\nrun: echo $A\n';
     const opts = { secretOverrides: { S: 'x' } };
-    expect(await parser.parse(text, opts)).toEqual(parseTaskFile(text, opts));
+    expect(await parser.parse(text, opts, 1)).toEqual(parseTaskFile(text, opts));
   }, 30_000);
 
   it('answers every SkyPilot corpus file as parseTaskFile does', async () => {
@@ -33,19 +33,19 @@ describe('TaskParser', () => {
           return (error as StintError).toJSON();
         }
       })();
-      const viaWorker = await parser.parse(text, opts).catch((error: StintError) => error.toJSON());
+      const viaWorker = await parser.parse(text, opts, 1).catch((error: StintError) => error.toJSON());
       expect(viaWorker, file).toEqual(inline);
     }
   }, 60_000);
 
   it('rebuilds the StintError parseTaskFile throws', async () => {
-    const error = await parser.parse('resource: {cpus: 2}\nrun: x', { fileName: 't.yaml' }).catch((e: unknown) => e);
+    const error = await parser.parse('resource: {cpus: 2}\nrun: x', { fileName: 't.yaml' }, 1).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StintError);
     expect(error).toMatchObject({ code: 'INVALID_SPEC', message: expect.stringMatching(/^t\.yaml has a problem/), details: { issues: [expect.objectContaining({ field: 'resource' })] } });
   }, 30_000);
 
   it('answers files in order, several at once', async () => {
-    const files = await Promise.all(Array.from({ length: 5 }, (_, i) => parser.parse(`name: n${i}\nrun: x`)));
+    const files = await Promise.all(Array.from({ length: 5 }, (_, i) => parser.parse(`name: n${i}\nrun: x`, {}, i)));
     expect(files.map((f) => f.name)).toEqual(['n0', 'n1', 'n2', 'n3', 'n4']);
   }, 30_000);
 
@@ -53,9 +53,9 @@ describe('TaskParser', () => {
     const slowParser = new TaskParser({ timeLimitMs: 50 });
     try {
       const garbage = Array.from({ length: 8000 }, (_, i) => `${i}: [: {] } ] : - ? &`).join('\n');
-      await expect(slowParser.parse(garbage)).rejects.toMatchObject({ code: 'INVALID_SPEC', message: expect.stringMatching(/took longer than 0.05 s/) });
+      await expect(slowParser.parse(garbage, {}, 1)).rejects.toMatchObject({ code: 'INVALID_SPEC', message: expect.stringMatching(/took longer than 0.05 s/) });
       const quick = new TaskParser();
-      expect((await quick.parse('name: after\nrun: x')).name).toBe('after');
+      expect((await quick.parse('name: after\nrun: x', {}, 1)).name).toBe('after');
       await quick.close();
     } finally {
       await slowParser.close();
@@ -65,7 +65,7 @@ describe('TaskParser', () => {
   it('refuses a file when MAX_QUEUED are already waiting', async () => {
     const small = new TaskParser({ maxQueued: 2 });
     try {
-      const results = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => small.parse(`name: q${i}\nrun: x`)));
+      const results = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => small.parse(`name: q${i}\nrun: x`, {}, i)));
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected']);
       expect((results[3] as PromiseRejectedResult).reason).toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterSeconds: 5 } });
     } finally {
@@ -73,9 +73,41 @@ describe('TaskParser', () => {
     }
   }, 30_000);
 
+  it('serves submitters in turn and holds each to MAX_PER_SUBMITTER files: a flood delays another user by one file', async () => {
+    const limitMs = 1_000;
+    const fair = new TaskParser({ timeLimitMs: limitMs });
+    try {
+      await fair.parse('run: warm', {}, 99);
+      // The red team's file: 256 KiB that takes ~8 s to read, refused after the time limit.
+      const slow = 'run: x\nx: [' + '>\n'.repeat(131_000) + ']';
+      const settled: string[] = [];
+      const flood = Array.from({ length: 4 }, (_, i) =>
+        fair.parse(slow, {}, 1).then(
+          () => 'read',
+          (error: StintError) => (settled.push(`a${i}`), error),
+        ),
+      );
+      const started = Date.now();
+      const small = await fair.parse('name: small\nrun: x', {}, 2);
+      settled.push('b');
+      const waitedMs = Date.now() - started;
+      const answers = await Promise.all(flood);
+      expect(small.name).toBe('small');
+      expect(answers.slice(0, 2)).toMatchObject([{ code: 'INVALID_SPEC' }, { code: 'INVALID_SPEC' }]);
+      for (const refused of answers.slice(2)) {
+        expect(refused).toMatchObject({ code: 'RATE_LIMITED', message: expect.stringMatching(/at most 2 per submitter/), details: { perSubmitter: 2, retryAfterSeconds: 5 } });
+      }
+      // B's file went before A's second one: it waited for one file's time limit, not the flood.
+      expect(settled.filter((s) => s !== 'a2' && s !== 'a3')).toEqual(['a0', 'b', 'a1']);
+      expect(waitedMs).toBeLessThan(2 * limitMs + 3_000);
+    } finally {
+      await fair.close();
+    }
+  }, 60_000);
+
   it('refuses files once closed', async () => {
     const closed = new TaskParser();
     await closed.close();
-    await expect(closed.parse('run: x')).rejects.toMatchObject({ code: 'SERVER_UNREACHABLE' });
+    await expect(closed.parse('run: x', {}, 1)).rejects.toMatchObject({ code: 'SERVER_UNREACHABLE' });
   });
 });

@@ -3,10 +3,14 @@
 // about 1-10 µs per byte on this kind of machine, so even a 256 KiB file could hold the loop for
 // seconds. One worker takes one file at a time; a file that takes longer than PARSE_TIME_LIMIT_MS,
 // or more memory than the worker's heap limit, is refused with INVALID_SPEC and the worker is
-// replaced.
+// replaced. Waiting files are kept in one queue per submitter, served in turn, and a submitter may
+// have at most MAX_PER_SUBMITTER files waiting or being read: one user's slow files delay another
+// user's file by at most one time limit per other waiting submitter (red-team finding: 70 slow
+// files from one member refused everyone else for minutes).
 // Invariants: the main thread never runs the YAML parser for a submission; each answer is the
 // TaskFile parseTaskFile would return, or the same StintError (code, message, details) it threw;
-// a crashed or stopped worker fails only the file it held, and the next file gets a fresh one.
+// a crashed or stopped worker fails only the file it held, and the next file gets a fresh one;
+// the next file is never the last-served submitter's while another submitter has one waiting.
 
 import { Worker } from 'node:worker_threads';
 import { isErrorCode, StintError } from '../../core/errors.js';
@@ -16,11 +20,14 @@ import { sourceWorkerArgv } from './source-loader.js';
 import type { ParseRequest } from './worker.js';
 
 export const PARSE_TIME_LIMIT_MS = 5_000;
-/** Files waiting for the worker; more are refused with RATE_LIMITED (429, Retry-After). */
+/** Files waiting for the worker, all submitters together; more are refused with RATE_LIMITED (429, Retry-After). */
 export const MAX_QUEUED = 64;
+/** Files one submitter may have waiting or being read; more are refused with RATE_LIMITED. */
+export const MAX_PER_SUBMITTER = 2;
 const WORKER_HEAP_MB = 256;
 
 interface Pending extends ParseRequest {
+  submitter: number;
   resolve: (file: TaskFile) => void;
   reject: (error: unknown) => void;
 }
@@ -31,7 +38,11 @@ export class TaskParser {
   private worker: Worker | null = null;
   /** The worker has loaded its modules: the time limit counts from here, not from its start. */
   private ready = false;
-  private readonly queue: Pending[] = [];
+  /** Waiting files by submitter; Map order is the turn order (a served submitter moves to the end). */
+  private readonly queues = new Map<number, Pending[]>();
+  private queued = 0;
+  /** The submitter whose file the worker took last. */
+  private lastServed: number | null = null;
   private current: Pending | null = null;
   private timer: NodeJS.Timeout | null = null;
   private nextId = 1;
@@ -39,20 +50,31 @@ export class TaskParser {
 
   private readonly timeLimitMs: number;
   private readonly maxQueued: number;
+  private readonly maxPerSubmitter: number;
 
-  constructor(options: { timeLimitMs?: number; maxQueued?: number } = {}) {
+  constructor(options: { timeLimitMs?: number; maxQueued?: number; maxPerSubmitter?: number } = {}) {
     this.timeLimitMs = options.timeLimitMs ?? PARSE_TIME_LIMIT_MS;
     this.maxQueued = options.maxQueued ?? MAX_QUEUED;
+    this.maxPerSubmitter = options.maxPerSubmitter ?? MAX_PER_SUBMITTER;
   }
 
-  parse(text: string, opts: ParseOptions = {}): Promise<TaskFile> {
+  /** Parses `text` for the user with id `submitter` (the per-submitter limit and turn order count by it). */
+  parse(text: string, opts: ParseOptions, submitter: number): Promise<TaskFile> {
     if (this.closed) return Promise.reject(new StintError('SERVER_UNREACHABLE', 'the server is stopping'));
-    if (this.queue.length >= this.maxQueued) {
-      const message = `${this.queue.length} task files are waiting to be read (at most ${this.maxQueued}); try again in a few seconds`;
-      return Promise.reject(new StintError('RATE_LIMITED', message, { queued: this.queue.length, retryAfterSeconds: 5 }));
+    const held = (this.queues.get(submitter)?.length ?? 0) + (this.current?.submitter === submitter ? 1 : 0);
+    if (held >= this.maxPerSubmitter) {
+      const message = `you have ${held} task files being read (at most ${this.maxPerSubmitter} per submitter); try again in a few seconds`;
+      return Promise.reject(new StintError('RATE_LIMITED', message, { held, perSubmitter: this.maxPerSubmitter, retryAfterSeconds: 5 }));
+    }
+    if (this.queued >= this.maxQueued) {
+      const message = `${this.queued} task files are waiting to be read (at most ${this.maxQueued}); try again in a few seconds`;
+      return Promise.reject(new StintError('RATE_LIMITED', message, { queued: this.queued, retryAfterSeconds: 5 }));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, text, opts: { ...opts }, resolve, reject });
+      const queue = this.queues.get(submitter) ?? [];
+      queue.push({ id: this.nextId++, submitter, text, opts: { ...opts }, resolve, reject });
+      this.queues.set(submitter, queue);
+      this.queued++;
       this.next();
     });
   }
@@ -60,7 +82,7 @@ export class TaskParser {
   /** Stops the worker; files still queued are refused. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new StintError('SERVER_UNREACHABLE', 'the server is stopping'));
+    for (const job of this.takeAll()) job.reject(new StintError('SERVER_UNREACHABLE', 'the server is stopping'));
     const worker = this.worker;
     this.worker = null;
     this.finish()?.reject(new StintError('SERVER_UNREACHABLE', 'the server is stopping'));
@@ -68,15 +90,40 @@ export class TaskParser {
   }
 
   private next(): void {
-    if (this.current || this.closed || this.queue.length === 0) return;
+    if (this.current || this.closed || this.queued === 0) return;
     const worker = this.ensureWorker();
     if (!this.ready) return;
-    const job = this.queue.shift()!;
+    const job = this.take();
     this.current = job;
     const limit = this.timeLimitMs;
     const slow = new StintError('INVALID_SPEC', `the task file took longer than ${limit / 1000} s to read; no real task file does`, { limitMs: limit });
     this.timer = setTimeout(() => this.fail(slow), limit);
     worker.postMessage({ id: job.id, text: job.text, opts: job.opts } satisfies ParseRequest);
+  }
+
+  /** The next file in turn: the first waiting submitter's other than the last served, if any; it moves to the end. */
+  private take(): Pending {
+    let submitter = this.queues.keys().next().value!;
+    for (const key of this.queues.keys()) {
+      if (key !== this.lastServed) {
+        submitter = key;
+        break;
+      }
+    }
+    const queue = this.queues.get(submitter)!;
+    const job = queue.shift()!;
+    this.queues.delete(submitter);
+    if (queue.length > 0) this.queues.set(submitter, queue);
+    this.queued--;
+    this.lastServed = submitter;
+    return job;
+  }
+
+  private takeAll(): Pending[] {
+    const jobs = [...this.queues.values()].flat();
+    this.queues.clear();
+    this.queued = 0;
+    return jobs;
   }
 
   private ensureWorker(): Worker {
@@ -128,7 +175,7 @@ export class TaskParser {
     void worker?.terminate();
     const job = this.finish();
     job?.reject(error);
-    if (!job && !started) for (const queued of this.queue.splice(0)) queued.reject(error);
+    if (!job && !started) for (const queued of this.takeAll()) queued.reject(error);
     this.next();
   }
 }
