@@ -28,6 +28,11 @@ export function lockHome(home: string, sqlite: boolean): HomeLock {
   if (sqlite && existsSync(db)) {
     const dbDir = dirname(realpathSync(db));
     if (!dirs.includes(dbDir)) dirs.push(dbDir);
+    // A hard link makes one database file look like two homes' own: no directory lock sees it.
+    const links = statSync(db).nlink;
+    if (links > 1) {
+      throw new StintError('CONFLICT', `${db} has ${links} hard links, so another home may hold the same database and a second server would schedule from it too; give each home its own database file (copy it, do not link it)`, { path: db, links });
+    }
   }
   const held: Database.Database[] = [];
   try {

@@ -12,7 +12,7 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
@@ -75,6 +75,18 @@ describe('one server per home', () => {
     expect(second.killed, second.output).toBe(false);
     expect(second.code).not.toBe(0);
     expect(second.output).toMatch(new RegExp(`locked by PID ${first.child.pid}`));
+    expect((await first.client.info()).version).toEqual(expect.any(String));
+  });
+
+  it('refuses a second server on the same SQLite file hard-linked into another home (red-team finding)', async () => {
+    const home = await tempHome();
+    const first = await start(home);
+    const other = await tempHome();
+    linkSync(join(home, 'stint.db'), join(other, 'stint.db'));
+    const second = await secondServer(other);
+    expect(second.killed, second.output).toBe(false);
+    expect(second.code).not.toBe(0);
+    expect(second.output).toMatch(/stint\.db has 2 hard links/);
     expect((await first.client.info()).version).toEqual(expect.any(String));
   });
 
