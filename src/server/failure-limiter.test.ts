@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { StintError } from '../core/errors.js';
-import { FailureLimiter, RecentSet } from './failure-limiter.js';
+import { clientKey, FailureLimiter, RecentSet } from './failure-limiter.js';
 
 function refusal(run: () => void): StintError | null {
   try {
@@ -49,5 +49,23 @@ describe('RecentSet', () => {
     set.add('a');
     set.add('c');
     expect([set.has('a'), set.has('b'), set.has('c')]).toEqual([true, false, true]);
+  });
+});
+
+describe('clientKey', () => {
+  it('counts an IPv6 /64 as one client and an IPv4-mapped address as its IPv4', () => {
+    expect(clientKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:db8:1:2:bbbb:cccc:dddd:eeee')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(clientKey('::1')).toBe('0:0:0:0::/64');
+    expect(clientKey('::ffff:127.0.0.2')).toBe('127.0.0.2');
+    expect(clientKey('127.0.0.2')).toBe('127.0.0.2');
+  });
+
+  it('makes the addresses of one /64 share one budget', () => {
+    const limiter = new FailureLimiter({ now: () => 0 }, 3);
+    for (let i = 1; i <= 3; i++) limiter.failed(`2001:db8:1:2::${i}`);
+    expect(() => limiter.assertAllowed('2001:db8:1:2::99')).toThrow(/failed authentications/);
+    expect(() => limiter.assertAllowed('2001:db8:1:3::1')).not.toThrow();
   });
 });
