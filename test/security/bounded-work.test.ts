@@ -98,6 +98,38 @@ describe('hostile YAML (H2)', () => {
   }, 30_000);
 });
 
+describe('task files are read in turn per submitter (red-team finding A)', () => {
+  it("one member's flood of slow files is held to 2 per submitter, and another member's file is read within one time limit", async () => {
+    const post = (bearer: string, task: string) =>
+      fetch(s.url + '/api/v1/jobs', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ task, dryRun: true }),
+        signal: AbortSignal.timeout(60_000),
+      }).then(async (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), body: (await r.json()) as { code: string; message: string } }));
+    const alice = (await s.client.addUser('flooder', 'member')).token;
+    const bob = (await s.client.addUser('bystander', 'member')).token;
+    // 256 KiB that takes ~8 s to read: each is refused after the 5 s limit.
+    const slow = 'run: x\nx: [' + '>\n'.repeat(131_000) + ']';
+    const flood = Array.from({ length: 10 }, () => post(alice, slow));
+    await sleep(300);
+    const started = Date.now();
+    const small = await post(bob, 'run: echo hi\n');
+    const waitedMs = Date.now() - started;
+    expect(small.status, small.body.message).toBe(200);
+    expect(waitedMs).toBeLessThan(12_000);
+    const answers = await Promise.all(flood);
+    expect(answers.filter((a) => a.status === 400).map((a) => a.body.code)).toEqual(['INVALID_SPEC', 'INVALID_SPEC']);
+    const refused = answers.filter((a) => a.status === 429);
+    expect(refused).toHaveLength(8);
+    for (const r of refused) {
+      expect(r.body).toMatchObject({ code: 'RATE_LIMITED', message: expect.stringMatching(/at most 2 per submitter/) });
+      expect(r.retryAfter).toBe('5');
+    }
+    await expectHealthy();
+  }, 90_000);
+});
+
 describe('absurd durations and dates (M4 #106, L1 #89)', () => {
   it('max_runtime: 300000000d is refused naming the accepted range, and the queue view stays 200', async () => {
     expectRefusal(await call('POST', '/api/v1/jobs', JSON.stringify({ task: 'max_runtime: 300000000d\nrun: x' })), 400, 'INVALID_SPEC', /max_runtime.*365d/s);
