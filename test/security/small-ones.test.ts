@@ -52,6 +52,21 @@ describe('the metrics token', () => {
     expect(cmdline).not.toContain('scrape-secret-4f2a');
   }, 60_000);
 
+  it('limits wrong guesses per address like bad API tokens: 429 after 20, and the right token is then refused too until the window ends', async () => {
+    const home = await tempHome();
+    const file = join(home, 'metrics-token');
+    writeFileSync(file, 'scrape-secret-7b1c\n');
+    chmodSync(file, 0o600);
+    const srv = await start(['--metrics-token-file', file], home);
+    const statuses: number[] = [];
+    for (let i = 0; i < 22; i++) statuses.push((await fetch(`${srv.url}/metrics`, { headers: { authorization: `Bearer guess-${i}` } })).status);
+    expect(statuses.slice(0, 20)).toEqual(Array(20).fill(401));
+    expect(statuses.slice(20)).toEqual([429, 429]);
+    const limited = await fetch(`${srv.url}/metrics`, { headers: { authorization: 'Bearer scrape-secret-7b1c' } });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+  }, 60_000);
+
   it('is refused on the command line, with what to use instead', async () => {
     const result = await run(process.execPath, [STINT_BIN, 'server', '--home', await tempHome(), '--port', '0', '--metrics-token', 'visible-in-ps'], { timeout: 20_000 }).then(
       () => ({ code: 0, stderr: '' }),
