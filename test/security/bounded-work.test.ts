@@ -99,7 +99,7 @@ describe('hostile YAML (H2)', () => {
 });
 
 describe('task files are read in turn per submitter (red-team finding A)', () => {
-  it("one member's flood of slow files is held to 2 per submitter, and another member's file is read within one time limit", async () => {
+  it("one member's flood of slow files delays another member's file by one time limit, not the flood", async () => {
     const post = (bearer: string, task: string) =>
       fetch(s.url + '/api/v1/jobs', {
         method: 'POST',
@@ -109,9 +109,10 @@ describe('task files are read in turn per submitter (red-team finding A)', () =>
       }).then(async (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), body: (await r.json()) as { code: string; message: string } }));
     const alice = (await s.client.addUser('flooder', 'member')).token;
     const bob = (await s.client.addUser('bystander', 'member')).token;
-    // 256 KiB that takes ~8 s to read: each is refused after the 5 s limit.
+    // 256 KiB that takes ~8 s to read: each is refused after the 5 s limit. Before, every one of
+    // them went ahead of bob's file (and 64 of them refused everyone else with 429).
     const slow = 'run: x\nx: [' + '>\n'.repeat(131_000) + ']';
-    const flood = Array.from({ length: 10 }, () => post(alice, slow));
+    const flood = Array.from({ length: 5 }, () => post(alice, slow));
     await sleep(300);
     const started = Date.now();
     const small = await post(bob, 'run: echo hi\n');
@@ -119,13 +120,7 @@ describe('task files are read in turn per submitter (red-team finding A)', () =>
     expect(small.status, small.body.message).toBe(200);
     expect(waitedMs).toBeLessThan(12_000);
     const answers = await Promise.all(flood);
-    expect(answers.filter((a) => a.status === 400).map((a) => a.body.code)).toEqual(['INVALID_SPEC', 'INVALID_SPEC']);
-    const refused = answers.filter((a) => a.status === 429);
-    expect(refused).toHaveLength(8);
-    for (const r of refused) {
-      expect(r.body).toMatchObject({ code: 'RATE_LIMITED', message: expect.stringMatching(/at most 2 per submitter/) });
-      expect(r.retryAfter).toBe('5');
-    }
+    expect(answers.map((a) => a.body.code)).toEqual(Array(5).fill('INVALID_SPEC'));
     await expectHealthy();
   }, 90_000);
 });

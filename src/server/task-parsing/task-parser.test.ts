@@ -75,7 +75,7 @@ describe('TaskParser', () => {
 
   it('serves submitters in turn and holds each to MAX_PER_SUBMITTER files: a flood delays another user by one file', async () => {
     const limitMs = 1_000;
-    const fair = new TaskParser({ timeLimitMs: limitMs });
+    const fair = new TaskParser({ timeLimitMs: limitMs, maxPerSubmitter: 2 });
     try {
       await fair.parse('run: warm', {}, 99);
       // The red team's file: 256 KiB that takes ~8 s to read, refused after the time limit.

@@ -21,9 +21,13 @@ import type { ParseRequest } from './worker.js';
 
 export const PARSE_TIME_LIMIT_MS = 5_000;
 /** Files waiting for the worker, all submitters together; more are refused with RATE_LIMITED (429, Retry-After). */
-export const MAX_QUEUED = 64;
-/** Files one submitter may have waiting or being read; more are refused with RATE_LIMITED. */
-export const MAX_PER_SUBMITTER = 2;
+export const MAX_QUEUED = 256;
+/**
+ * Files one submitter may have waiting or being read; more are refused with RATE_LIMITED. Fairness
+ * comes from serving submitters in turn; this bounds the memory one user's queue holds, and is
+ * large enough for a script or client that submits a sweep with many requests in flight.
+ */
+export const MAX_PER_SUBMITTER = 32;
 const WORKER_HEAP_MB = 256;
 
 interface Pending extends ParseRequest {
