@@ -310,7 +310,6 @@ async function applyTransition(trx: KyselyTx<Schema>, change: Transition): Promi
       ...(set.endedAt !== undefined && { ended_at: set.endedAt }),
       ...(set.preemptRequestedAt !== undefined && { preempt_requested_at: set.preemptRequestedAt }),
       ...(set.notBefore !== undefined && { not_before: set.notBefore }),
-      ...(change.purgeSecrets && { secrets: '{}' }),
     })
     .where('id', '=', change.jobId)
     .where('state', '=', change.from)

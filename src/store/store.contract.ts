@@ -57,14 +57,6 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
-    it("removes a job's secret values with the change that asks for it", async () => {
-      const store = await factory.open(await factory.freshLocation());
-      const job = await store.submitJob(newJob(1));
-      expect(await store.transition({ jobId: job.id, from: 'PENDING', to: 'CANCELLED', reason: 'x', at: 2, purgeSecrets: true })).toBe(true);
-      expect((await store.getJob(job.id))?.secrets).toEqual({});
-      await store.close();
-    });
-
     it('applies a transition only from the expected state', async () => {
       const store = await factory.open(await factory.freshLocation());
       const job = await store.submitJob(newJob(1));

@@ -155,8 +155,6 @@ export interface Transition {
   attemptHandle?: { attempt: number; handle: Record<string, unknown>; logPath: string | null };
   /** Ends the job's current attempt with this outcome and releases its GPUs. */
   endAttempt?: { attempt: number; exitCode: number | null; signal: string | null; endReason: EndReason };
-  /** Removes the job's secret values from the store with the change (a job that ended). */
-  purgeSecrets?: boolean;
 }
 
 export interface Store {

@@ -108,8 +108,7 @@ export class SlurmClient {
     if (this.remote) throw new StintError('INTERNAL', 'a submission over SSH runs as the SSH account, never as another one', {});
     this.commandsRun++;
     const env: NodeJS.ProcessEnv = { HOME: as.home, USER: as.user, LOGNAME: as.user, SHELL: BASH };
-    for (const key of SUBMIT_ENV) if (process.env[key] !== undefined) env[key] = process.env[key];
-    Object.assign(env, this.options.env);
+    Object.assign(env, serverVariables(SUBMIT_ENV), this.options.env);
     const argv = [`--reuid=${as.uid}`, `--regid=${as.gid}`, '--init-groups', '--', BASH, ...args];
     const result = await runProcess(SETPRIV, argv, { stdin: environment, timeoutMs: this.options.timeoutSeconds * 1000, env, cwd });
     if (result.code !== 0) {
@@ -188,10 +187,15 @@ export class SlurmClient {
 
   /** Only what a login shell would have (sbatch exports it to the job): the server's own variables never reach jobs. */
   private env(): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = {};
-    for (const key of LOGIN_ENV) if (process.env[key] !== undefined) env[key] = process.env[key];
-    return { ...env, ...this.options.env };
+    return { ...serverVariables(LOGIN_ENV), ...this.options.env };
   }
+}
+
+/** The named variables of the server's own environment that are set (SLURM_CONF, PATH, LANG...). */
+function serverVariables(keys: readonly string[]): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const key of keys) if (process.env[key] !== undefined) env[key] = process.env[key];
+  return env;
 }
 
 interface RunOptions {

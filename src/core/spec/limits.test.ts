@@ -2,22 +2,12 @@
 // depth, duplicate keys, unknown keys, envs/secrets counts and durations. Each refusal names the
 // field, the value and what is accepted.
 import { describe, expect, it } from 'vitest';
-import { StintError, type FieldIssue } from '../errors.js';
+import { issues, refusal } from '../../../test/helpers/spec.js';
+import type { FieldIssue } from '../errors.js';
 import { MAX_ALIASES, MAX_DEPTH } from './document-limits.js';
 import { MAX_FILE_VARIABLES, MAX_VARIABLES } from './envs.js';
-import { MAX_DOCUMENTS, MAX_TASK_BYTES, parseTaskFile, type ParseOptions } from './parse.js';
+import { MAX_DOCUMENTS, MAX_TASK_BYTES, parseTaskFile } from './parse.js';
 
-function refusal(yaml: string, opts?: ParseOptions): StintError {
-  try {
-    parseTaskFile(yaml, opts);
-  } catch (error) {
-    if (error instanceof StintError && error.code === 'INVALID_SPEC') return error;
-    throw error;
-  }
-  throw new Error('expected the file to be refused');
-}
-
-const issues = (yaml: string, opts?: ParseOptions): FieldIssue[] => refusal(yaml, opts).details.issues as FieldIssue[];
 const lines = (count: number, line: (i: number) => string): string => Array.from({ length: count }, (_, i) => line(i)).join('\n');
 
 describe('size and documents', () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { StintError, type FieldIssue } from '../errors.js';
+import { issues, refusal } from '../../../test/helpers/spec.js';
+import type { FieldIssue } from '../errors.js';
 import { parseTaskFile, type ParseOptions } from './parse.js';
 import { DEFAULT_RETRY_POLICY } from './stint-keys.js';
 import type { TaskSpec } from './types.js';
@@ -11,17 +12,6 @@ function task(yaml: string, opts?: ParseOptions): TaskSpec {
   return first;
 }
 
-function refusal(yaml: string, opts?: ParseOptions): StintError {
-  try {
-    parseTaskFile(yaml, opts);
-  } catch (error) {
-    if (error instanceof StintError && error.code === 'INVALID_SPEC') return error;
-    throw error;
-  }
-  throw new Error('expected the file to be refused');
-}
-
-const issues = (yaml: string, opts?: ParseOptions): FieldIssue[] => refusal(yaml, opts).details.issues as FieldIssue[];
 
 function fixture(name: string): string {
   return readFileSync(new URL(`../../../test/fixtures/specs/${name}`, import.meta.url), 'utf8');
