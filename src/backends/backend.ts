@@ -21,6 +21,8 @@ export interface RunAs {
   uid: number;
   gid: number;
   home: string;
+  /** The account's login shell (passwd field 7); absent when unknown. */
+  shell?: string;
 }
 
 export interface LaunchRequest {
