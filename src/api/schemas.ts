@@ -77,6 +77,10 @@ export const SubmitRequestSchema = z.object({
   fileName: z.string().optional(),
   env: z.record(z.string(), z.string()).optional().describe('overrides for envs, as `--env K=V`'),
   secrets: z.record(z.string(), z.string()).optional().describe('values for secrets, as `--secret K=V`'),
+  exportedEnv: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe("the submitter's environment (`stint launch --export-env`, or a task with export_env: true): lowest in priority, stored sealed with the job, never shown; no STINT_*, SLURM_*, HOME, USER, LOGNAME or GPU visibility names"),
   workdirUpload: z.string().regex(/^[a-f0-9]{64}$/).optional().describe('id returned by POST /api/v1/uploads'),
   dryRun: z.boolean().optional(),
 });

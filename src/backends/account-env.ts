@@ -22,16 +22,20 @@ export function loginEnvironment(account: RunAs, loginDefs = readLoginDefs()): R
   };
 }
 
-/** The PATH `login` sets: ENV_SUPATH for uid 0, ENV_PATH otherwise (`PATH=` prefix optional). */
+/**
+ * The PATH `login` sets: ENV_SUPATH for uid 0, ENV_PATH otherwise (`PATH=` prefix optional). As in
+ * shadow's getdef, a later definition of the key replaces an earlier one.
+ */
 export function loginPath(uid: number, loginDefs: string): string {
   const key = uid === 0 ? 'ENV_SUPATH' : 'ENV_PATH';
+  let found: string | null = null;
   for (const line of loginDefs.split('\n')) {
     const match = /^\s*(\S+)\s+(\S+)\s*$/.exec(line);
     if (!match || match[1] !== key) continue;
     const value = match[2]!.startsWith('PATH=') ? match[2]!.slice(5) : match[2]!;
-    if (value !== '') return value;
+    if (value !== '') found = value;
   }
-  return uid === 0 ? DEFAULT_ROOT_PATH : DEFAULT_USER_PATH;
+  return found ?? (uid === 0 ? DEFAULT_ROOT_PATH : DEFAULT_USER_PATH);
 }
 
 function readLoginDefs(): string {

@@ -3,8 +3,9 @@
 // else is here. Invariants: a transition is one transaction that changes the job only if it is
 // still in the expected state and writes its event, attempt, handle and GPU holds with it; a GPU
 // is held by at most one job (primary key on gpu_holds; a duplicate becomes StintError CONFLICT);
-// a job and its idempotency key are written in one transaction (both or neither); secret values
-// are written sealed when the store has a key (secret-box.ts), and a transition may remove them.
+// a job, its exported environment and its idempotency key are written in one transaction (all or
+// none); secret values and exported environments are written sealed when the store has a key
+// (secret-box.ts); a job's exported environment is read only by getExportedEnv, never by a listing.
 
 import { sql, type Kysely, type SelectQueryBuilder, type Transaction as KyselyTx } from 'kysely';
 import type { AttemptRecord } from '../core/accounting.js';
@@ -17,9 +18,11 @@ import type { AttemptRow, EndedAttemptUsage, EventRow, GpuHold, IdempotencyRecor
 import type { UserStore } from './users.js';
 import { PLAIN_SECRETS, type SecretBox } from './secret-box.js';
 import { KyselyObservabilityStore, type ObservabilityStore } from './observability.js';
+import { KyselyImageStore, type ImageStore } from './images.js';
 
 export class KyselyStore implements Store {
   readonly observability: ObservabilityStore;
+  readonly images: ImageStore;
 
   constructor(
     private readonly db: Kysely<Schema>,
@@ -32,6 +35,7 @@ export class KyselyStore implements Store {
     private readonly box: SecretBox = PLAIN_SECRETS,
   ) {
     this.observability = new KyselyObservabilityStore(db);
+    this.images = new KyselyImageStore(db, isUniqueViolation);
   }
 
   async submitJob(job: NewJob): Promise<JobRow> {
@@ -59,6 +63,11 @@ export class KyselyStore implements Store {
   async getJob(id: number): Promise<JobRow | null> {
     const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toJobRow(row, this.box) : null;
+  }
+
+  async getExportedEnv(jobId: number): Promise<Record<string, string>> {
+    const row = await this.db.selectFrom('job_exported_env').select('env').where('job_id', '=', jobId).executeTakeFirst();
+    return row ? (JSON.parse(this.box.open(row.env, jobId)) as Record<string, string>) : {};
   }
 
   async listJobs(filter: JobFilter = {}): Promise<JobRow[]> {
@@ -286,6 +295,9 @@ async function insertJob(trx: KyselyTx<Schema>, job: NewJob, box: SecretBox): Pr
     .insertInto('events')
     .values({ job_id: inserted.id, at: job.submittedAt, from_state: null, to_state: 'PENDING', reason: 'submitted' })
     .execute();
+  if (job.exportedEnv && Object.keys(job.exportedEnv).length > 0) {
+    await trx.insertInto('job_exported_env').values({ job_id: inserted.id, env: box.seal(JSON.stringify(job.exportedEnv)) }).execute();
+  }
   if (job.idempotency) await recordIdempotencyKey(trx, job.idempotency, inserted.id, job.submittedAt);
   return toJobRow(inserted, box);
 }

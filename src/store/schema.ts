@@ -191,7 +191,27 @@ export interface SessionsTable {
   expires_at: number;
 }
 
+/** Migration 010: a job's exported environment, sealed like jobs.secrets (one row per job that has one). */
+export interface JobExportedEnvTable {
+  job_id: number;
+  env: string;
+}
+
+/** Migration 011: an imported container image: its stint name, owner and podman image. */
+export interface ImagesTable {
+  name: string;
+  owner: string;
+  owner_id: number | null;
+  image_id: string;
+  digest: string;
+  size_bytes: number;
+  source: string;
+  created_at: number;
+}
+
 export interface Database {
+  images: ImagesTable;
+  job_exported_env: JobExportedEnvTable;
   idempotency_keys: IdempotencyKeysTable;
   sessions: SessionsTable;
   gpu_drains: GpuDrainsTable;

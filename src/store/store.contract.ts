@@ -38,6 +38,20 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
+    it('keeps an exported environment with its job, apart from the row, and across a reopening', async () => {
+      const location = await factory.freshLocation();
+      const store = await factory.open(location);
+      const carried = await store.submitJob({ ...newJob(1000), exportedEnv: { MY_SUBMIT_VAR: 'from the shell', PATH: '/opt/conda/bin:/usr/bin' } });
+      const bare = await store.submitJob(newJob(1001));
+      expect(Object.keys(carried)).not.toContain('exportedEnv');
+      await store.close();
+      const again = await factory.open(location);
+      expect(await again.getExportedEnv(carried.id)).toEqual({ MY_SUBMIT_VAR: 'from the shell', PATH: '/opt/conda/bin:/usr/bin' });
+      expect(await again.getExportedEnv(bare.id)).toEqual({});
+      expect(await again.getExportedEnv(999_999)).toEqual({});
+      await again.close();
+    });
+
     it("keeps the owner's user id, and writes an idempotency key with its job or not at all", async () => {
       const store = await factory.open(await factory.freshLocation());
       const ann = await store.users.addUser('ann', 'member', 1);

@@ -9,6 +9,7 @@ import type { ProjectQuota, UserCaps } from '../core/quota/types.js';
 import type { TaskSpec } from '../core/spec/types.js';
 import type { UserStore } from './users.js';
 import type { ObservabilityStore } from './observability.js';
+import type { ImageStore } from './images.js';
 
 export interface JobRow {
   id: number;
@@ -104,6 +105,8 @@ export interface NewJob {
   backend: string | null;
   workdirArchive: string | null;
   submittedAt: number;
+  /** The submitter's environment (--export-env): written sealed with the job, read by getExportedEnv. */
+  exportedEnv?: Record<string, string>;
   /** Written with the job in its transaction; a second job with the same user and key is CONFLICT. */
   idempotency?: IdempotencyRecord;
 }
@@ -162,11 +165,15 @@ export interface Store {
   readonly users: UserStore;
   /** Drains, health events, GPU telemetry, idle policies, webhooks, job counts (observability.ts). */
   readonly observability: ObservabilityStore;
+  /** Imported container images: names, owners, podman image ids (images.ts). */
+  readonly images: ImageStore;
   /** CONFLICT (details.idempotencyKey) when `job.idempotency` names a key its user already used. */
   submitJob(job: NewJob): Promise<JobRow>;
   /** The job a user's idempotency key made, if the key was recorded at or after `sinceMs` (older ones expired). */
   findIdempotentJob(userId: number, key: string, sinceMs: number): Promise<{ jobId: number; requestHash: string } | null>;
   getJob(id: number): Promise<JobRow | null>;
+  /** The exported environment a job was submitted with, opened from its sealed form; {} when none. */
+  getExportedEnv(jobId: number): Promise<Record<string, string>>;
   listJobs(filter?: JobFilter): Promise<JobRow[]>;
   /** How many jobs match the filter's conditions (its limit, offset and sort are ignored). */
   countJobs(filter?: JobFilter): Promise<number>;

@@ -32,7 +32,7 @@ export const SKYPILOT_TASK_KEYS = [
 ] as const;
 
 /** stint's own scheduling keys, accepted at the top level or under `stint:`. */
-export const STINT_KEYS = ['priority', 'max_runtime', 'retries', 'preemptible', 'project', 'interactive'] as const;
+export const STINT_KEYS = ['priority', 'max_runtime', 'retries', 'preemptible', 'project', 'interactive', 'export_env'] as const;
 
 export const TASK_KEYS: readonly string[] = [...SKYPILOT_TASK_KEYS, ...STINT_KEYS, 'stint'];
 

@@ -1,5 +1,5 @@
 // Reads stint's own scheduling keys: priority, max_runtime, retries, preemptible, project,
-// interactive. They may
+// interactive, export_env (carry the submitter's environment, as `stint launch --export-env`). They may
 // sit at the top level beside SkyPilot's keys or inside a top-level `stint:` map (which keeps a file
 // valid for SkyPilot tools that reject unknown keys). A key given in both places is an error: there
 // is no silent precedence. Defaults: priority 0, no runtime limit, preemptible, and
@@ -26,6 +26,7 @@ export interface StintSettings {
   preemptible: boolean;
   project: string | null;
   interactive: boolean;
+  exportEnv: boolean;
 }
 
 const RETRY_CAUSES = ['preemption', 'node_failure', 'failure'] as const;
@@ -37,7 +38,7 @@ export const MAX_BACKOFF_SECONDS = 7 * 86400;
 const RETRIES_ACCEPTED = 'an integer N (retry N times after preemption or node failure) or {max: N, on: [preemption, node_failure, failure, exit_codes: [..]], backoff: 30s}';
 
 export function defaultSettings(): StintSettings {
-  return { priority: DEFAULT_PRIORITY, maxRuntimeSeconds: null, retries: copyPolicy(DEFAULT_RETRY_POLICY), preemptible: true, project: null, interactive: false };
+  return { priority: DEFAULT_PRIORITY, maxRuntimeSeconds: null, retries: copyPolicy(DEFAULT_RETRY_POLICY), preemptible: true, project: null, interactive: false, exportEnv: false };
 }
 
 function copyPolicy(policy: Readonly<RetryPolicy>): RetryPolicy {
@@ -118,6 +119,9 @@ function applyKey(ctx: ParseContext, settings: StintSettings, entry: Entry, fiel
       return;
     case 'interactive':
       settings.interactive = readBool(ctx, entry.value, field) ?? settings.interactive;
+      return;
+    case 'export_env':
+      settings.exportEnv = readBool(ctx, entry.value, field) ?? settings.exportEnv;
       return;
     case 'project': {
       const project = readString(ctx, entry.value, field, true);

@@ -112,6 +112,13 @@ export interface TaskSpec {
   project: string | null;
   /** stint's `interactive: true`: a session a person works in (idle-GPU policies watch these by default). */
   interactive?: boolean;
+  /** stint's `export_env: true`: the submitter's environment is carried into the job (core/spec/exported-env.ts). */
+  exportEnv?: boolean;
+  /**
+   * Set by the server on an accepted job: how many variables of the submitter's environment it
+   * carries (their values are stored sealed with the job, never in the spec).
+   */
+  exportedEnvCount?: number;
   features: FeatureUse[];
 }
 

@@ -11,6 +11,8 @@ import { migration006 } from './006_observability.js';
 import { migration007 } from './007_user_ids.js';
 import { migration008 } from './008_idempotency_keys.js';
 import { migration009 } from './009_sessions.js';
+import { migration010 } from './010_exported_env.js';
+import { migration011 } from './011_images.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -26,4 +28,4 @@ export interface Migration {
   foreignKeysOff?: boolean;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009, migration010, migration011];

@@ -79,6 +79,22 @@ describe('sqlite: job secrets sealed at rest', () => {
     await other.close();
   });
 
+  it('writes no exported environment value to the database file', async () => {
+    const path = await sqlite.freshLocation();
+    const store = await openSqliteStore(path, { secretKey: key });
+    const { id } = await store.submitJob({ ...job({}), exportedEnv: { MY_SUBMIT_VAR: 'exported-value-that-must-not-be-stored' } });
+    expect(await store.getExportedEnv(id)).toEqual({ MY_SUBMIT_VAR: 'exported-value-that-must-not-be-stored' });
+    await store.close();
+    const raw = new Database(path);
+    const stored = raw.prepare('SELECT env FROM job_exported_env WHERE job_id = ?').pluck().get(id) as string;
+    raw.close();
+    expect(stored).toMatch(/^sealed:v1:/);
+    expect(stored).not.toContain('exported-value');
+    const other = await openSqliteStore(path, { secretKey: Buffer.alloc(32, 8) });
+    await expect(other.getExportedEnv(id)).rejects.toMatchObject({ code: 'INTERNAL' });
+    await other.close();
+  });
+
   it('reads rows written before sealing (plain JSON) as they are', async () => {
     const path = await sqlite.freshLocation();
     const plain = await openSqliteStore(path);
