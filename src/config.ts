@@ -116,6 +116,11 @@ export function clientConfig(): Readonly<ClientConfig> {
   });
 }
 
+/** The CLI caller's environment, read for what the user asks to carry into a job (--export-env, --env NAME). */
+export function callerEnvironment(): Readonly<Record<string, string | undefined>> {
+  return Object.freeze({ ...process.env });
+}
+
 function currentUser(): string {
   try {
     return userInfo().username;

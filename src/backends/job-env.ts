@@ -1,6 +1,9 @@
-// The environment every attempt gets, on every backend: the task's envs and secrets, stint's
-// variables, and SkyPilot's names for the same so SkyPilot tasks run unchanged. Backends add what
-// only they know (GPU visibility, node IPs).
+// The environment every attempt gets, on every backend: the submitter's exported environment
+// (--export-env), the task's envs and secrets, stint's variables, and SkyPilot's names for the same
+// so SkyPilot tasks run unchanged. Backends add what only they know (GPU visibility, node IPs).
+// Invariant, lowest first: exported env < task envs (with --env) < secrets < the scheduler's env <
+// stint's variables. A backend puts the account's login environment (HOME, PATH...) under all of
+// this, so an exported PATH (conda's, a venv's) wins over the login PATH.
 
 import type { LaunchRequest } from './backend.js';
 
@@ -14,6 +17,7 @@ export interface NodeLayout {
 export function jobEnvironment(request: LaunchRequest, layout: NodeLayout): Record<string, string> {
   const ips = layout.nodeIps.join('\n');
   return {
+    ...request.exportedEnv,
     ...request.spec.envs,
     ...request.secrets,
     ...request.env,

@@ -1,4 +1,5 @@
-// `stint job ID`: one job in full: state and why, resources, GPUs, times, attempts, events.
+// `stint job ID`: one job in full: state and why, resources, GPUs, times, attempts, events. Of an
+// exported environment (--export-env) only the count is shown; the server never returns values.
 
 import type { Command } from 'commander';
 import { connect } from '../api/client.js';
@@ -53,6 +54,8 @@ export function renderJob(job: JobDetailView, now: number, style: Style): string
     ['Exit code', job.exitCode === null ? '-' : `${job.exitCode}${job.signal ? ` (${job.signal})` : ''}`],
     ['Attempt', String(job.attempt)],
   );
+  const exported = job.spec.exportedEnvCount;
+  if (typeof exported === 'number' && exported > 0) lines.push(['Exported env', `${exported} variable${exported === 1 ? '' : 's'} of the submitter's environment (values not shown)`]);
   const log = job.attempts.find((a) => a.attempt === job.attempt)?.logPath;
   if (log) lines.push(['Log file', log]);
   const width = Math.max(...lines.map(([k]) => k.length));

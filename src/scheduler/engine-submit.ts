@@ -93,6 +93,7 @@ async function submit(deps: EngineSubmitDeps, backend: Backend, job: JobRow): Pr
       jobId: job.id, attempt, name: job.name, spec: job.spec, secrets: job.secrets,
       node: null, gpus: [], workdirArchive: job.workdirArchive, env: {},
       runAs: await deps.runAs(job.owner, job.ownerId),
+      exportedEnv: await deps.store.getExportedEnv(job.id),
     });
     await deps.store.updateAttemptHandle(job.id, attempt, launched.handle, launched.logPath);
   } catch (error) {

@@ -5,6 +5,8 @@
 // crash. With an idempotency key, the key is written with the job, and a retry with the same key
 // and body answers with that job instead of making a second (the same key, another body: refused). Cancellation of a
 // pending job is immediate; a running one is asked to stop and the scheduler finishes the job.
+// The submitter's exported environment (--export-env) is checked by the same rules the CLI applies
+// (core/spec/exported-env.ts) and stored with the job, sealed; the spec keeps only its count.
 
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { admit, type AdmissionVerdict, type BackendOffer } from '../core/admissi
 import type { Clock } from '../core/clock.js';
 import { StintError } from '../core/errors.js';
 import { isTerminal, type JobState } from '../core/job-state.js';
+import { checkExportedEnv } from '../core/spec/exported-env.js';
 import { parseTaskFile, type ParseOptions } from '../core/spec/parse.js';
 import type { TaskFile, TaskSpec } from '../core/spec/types.js';
 import type { Backend } from '../backends/backend.js';
@@ -73,6 +76,7 @@ export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, s
     const earlier = await replay(deps, submitter, key, requestHash);
     if (earlier) return earlier;
   }
+  if (request.exportedEnv !== undefined) checkExportedEnv(request.exportedEnv);
   const parse = deps.parseTask ?? (async (text: string, opts: ParseOptions) => parseTaskFile(text, opts));
   const file = await parse(request.task, {
     fileName: request.fileName,
@@ -88,13 +92,14 @@ export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, s
     throw new StintError(verdict.refusal ?? 'UNSUPPORTED_FEATURE', verdict.summary, { problems: verdict.problems });
   }
   const spec = specs[0]!;
+  requireExportedEnv(spec, request);
   await checkQueueCaps(deps, submitter.name, spec.project);
   const workdirArchive = locateUpload(deps.uploadsDir, spec, request.workdirUpload);
   const now = deps.clock.now();
   const idempotency = key === undefined ? undefined : { userId: submitter.id, key, requestHash, expiredBefore: now - IDEMPOTENCY_KEY_TTL_MS };
   let job: JobRow;
   try {
-    job = await deps.store.submitJob({ ...newJob(spec, submitter, verdict, workdirArchive, now), idempotency });
+    job = await deps.store.submitJob({ ...newJob(spec, submitter, verdict, workdirArchive, now, request.exportedEnv), idempotency });
   } catch (error) {
     // The same key committed by a concurrent submission a moment ago: answer with its job.
     const raced = key !== undefined && error instanceof StintError && error.details.idempotencyKey === key ? await replay(deps, submitter, key, requestHash) : null;
@@ -105,18 +110,31 @@ export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, s
   return { job, verdict, specs, replayed: false };
 }
 
-/** The job row to store: the spec keeps secret names only; the values go in `secrets`. */
-function newJob(spec: TaskSpec, submitter: Submitter, verdict: AdmissionVerdict, workdirArchive: string | null, now: number): NewJob {
+/** A task that says `export_env: true` cannot run without the environment it asks for. */
+function requireExportedEnv(spec: TaskSpec, request: SubmitRequest): void {
+  if (!spec.exportEnv || request.exportedEnv !== undefined) return;
+  throw new StintError('INVALID_REQUEST', "exportedEnv: the task says export_env: true but the submission carries no environment; launch it with the stint CLI (which sends its own), or pass exportedEnv with the variables the job needs", {
+    field: 'exportedEnv', accepted: 'a map of variable names to values',
+  });
+}
+
+/**
+ * The job row to store: the spec keeps secret names only (the values go in `secrets`) and the
+ * exported environment's count only (its values go sealed beside the job).
+ */
+function newJob(spec: TaskSpec, submitter: Submitter, verdict: AdmissionVerdict, workdirArchive: string | null, now: number, exportedEnv: Record<string, string> = {}): NewJob {
   const { secrets, ...rest } = spec;
+  const exported = Object.keys(exportedEnv).length;
   return {
     name: spec.name,
     owner: submitter.name,
     ownerId: submitter.id,
     project: spec.project,
     priority: spec.priority,
-    spec: { ...rest, secrets: Object.fromEntries(Object.keys(secrets).map((k) => [k, ''])) },
+    spec: { ...rest, secrets: Object.fromEntries(Object.keys(secrets).map((k) => [k, ''])), ...(exported > 0 && { exportedEnvCount: exported }) },
     choices: verdict.feasibleChoices,
     secrets,
+    exportedEnv,
     backend: verdict.backend,
     workdirArchive,
     submittedAt: now,
@@ -140,14 +158,17 @@ async function replay(deps: SubmissionDeps, submitter: Submitter, key: string, r
 }
 
 /**
- * SHA-256 of the submission's fields in a fixed order (object keys sorted), as hex. Secret values
- * are left out (their names are in): the hash is stored, and must not let anyone test guesses of a
+ * SHA-256 of the submission's fields in a fixed order (object keys sorted), as hex. Secret and
+ * exported values are left out (their names are in): the hash is stored, and must not let anyone test guesses of a
  * secret against it. A retry differs from its first try in no field, so nothing is lost.
  */
 function submissionHash(request: SubmitRequest): string {
   const sorted = (record: Record<string, string> | undefined) => (record === undefined ? null : Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const secretNames = request.secrets === undefined ? null : Object.keys(request.secrets).sort();
-  const canonical = [request.task, request.fileName ?? null, sorted(request.env), secretNames, request.workdirUpload ?? null];
+  // The exported environment counts by its names only (its values may hold credentials), and only
+  // when sent, so a key recorded before it existed still matches its retry.
+  const exportedNames = request.exportedEnv === undefined ? [] : [Object.keys(request.exportedEnv).sort()];
+  const canonical = [request.task, request.fileName ?? null, sorted(request.env), secretNames, request.workdirUpload ?? null, ...exportedNames];
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }
 
