@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { StintError } from '../../core/errors.js';
 import type { Inventory } from '../../core/inventory.js';
+import type { Feature } from '../../core/spec/types.js';
 import { unpackWorkdir } from '../../workdir/unpack.js';
 import { type AttemptRef, type AttemptStatus, type Backend, type BackendIdentity, type Launched, type LaunchRequest, type LogChunk, attemptKey } from '../backend.js';
 import { type SlurmConfig, parseSlurmConfig } from './config.js';
@@ -32,10 +33,10 @@ import { parseSacct, parseScontrolJobs, parseSqueueJson, SACCT_FIELDS, type Slur
 import { parseSinfo, SINFO_ARGS, type SlurmNode } from './sinfo.js';
 import { attemptStatus, QUEUED_STATES } from './states.js';
 import { attemptLogPath, batchFiles, slurmJobName } from './translate.js';
+import { type ContainerSupport, detectContainers, imageRefusal, PROBE_SCRIPT } from './containers.js';
 
 export const SLURM_UNSUPPORTED = {
   spot: 'spot instances exist only on clouds; a Slurm cluster is not preemptible capacity (use a preemptible QOS instead)',
-  image: 'containers are not supported on Slurm yet; the job runs directly on the nodes',
   cloud_infra: 'a Slurm backend cannot provision cloud machines; use `infra: slurm/<name>[/partition]`',
   bucket_mount: 'bucket mounts need cloud storage credentials and a mount tool on every node; stage the data on the shared filesystem',
   local_file_mount: 'file_mounts are not copied to the cluster yet; put the files in `workdir` or on the shared filesystem',
@@ -62,7 +63,9 @@ export async function createSlurmBackend(raw: unknown, deps: SlurmBackendDeps = 
   const ssh: SshTarget | undefined = config.ssh && { ...config.ssh, key: config.ssh.key?.replace(/^~(?=\/)/, process.env.HOME ?? '~') };
   const env = { ...(config.slurmConf ? { SLURM_CONF: config.slurmConf } : {}), ...deps.env };
   const client = new SlurmClient({ ssh, timeoutSeconds: config.commandTimeoutSeconds, env });
-  return new SlurmBackend(config, client);
+  const backend = new SlurmBackend(config, client);
+  await backend.detectContainers();
+  return backend;
 }
 
 interface SlurmHandle {
@@ -77,7 +80,9 @@ const SERVER_UID = process.getuid?.() ?? 0;
 
 export class SlurmBackend implements Backend {
   readonly kind = 'slurm';
-  readonly unsupported = SLURM_UNSUPPORTED;
+  /** What the cluster offers for `image_id` (containers.ts); re-probed on inventory while the probe fails. */
+  containers: ContainerSupport = { mode: 'none', how: 'the cluster was not probed yet', apptainer: 'apptainer' };
+  private probed = false;
   readonly stintPlaces = false;
   readonly identity: BackendIdentity;
   readonly name: string;
@@ -98,6 +103,22 @@ export class SlurmBackend implements Backend {
         : { perUser: true };
   }
 
+  /** SLURM_UNSUPPORTED, plus `image` when the cluster runs no containers (with what was looked for). */
+  get unsupported(): Readonly<Partial<Record<Feature, string>>> {
+    const image = imageRefusal(this.containers, this.name);
+    return image ? { ...SLURM_UNSUPPORTED, image } : SLURM_UNSUPPORTED;
+  }
+
+  /** One probe command (containers.ts): pyxis, an oci.conf, apptainer; `containers:` in the config wins. */
+  async detectContainers(): Promise<ContainerSupport> {
+    const configured = this.config.containers;
+    const probe = configured === 'auto' ? await this.client.run('bash', ['-c', PROBE_SCRIPT]).catch(() => null) : null;
+    const output = probe && probe.code === 0 ? probe.stdout : null;
+    this.probed = configured !== 'auto' || output !== null;
+    this.containers = detectContainers(output, configured);
+    return this.containers;
+  }
+
   /** Slurm commands issued so far (the benchmark checks a poll's cost with it). */
   get commandsRun(): number {
     return this.client.commandsRun;
@@ -112,6 +133,7 @@ export class SlurmBackend implements Backend {
   /** One sinfo call: nodes, partitions, GPUs and node states. */
   async refreshInventory(): Promise<Inventory> {
     const parsed = parseSinfo(await this.client.check('sinfo', SINFO_ARGS), this.name);
+    if (!this.probed) await this.detectContainers();
     this.nodes = parsed.nodes;
     this.cached = parsed.inventory;
     this.inventoryAt = Date.now();
@@ -135,6 +157,7 @@ export class SlurmBackend implements Backend {
       qos: project?.qos ?? this.config.qos ?? null,
       gresType: (requested) => this.nodes.flatMap((n) => n.gresTypes).find((t) => t.toLowerCase() === requested.toLowerCase()) ?? null,
       warnSeconds: this.config.warnSeconds,
+      containers: this.containers,
     });
     const as = this.submitAs(request);
     if (this.client.remote) {

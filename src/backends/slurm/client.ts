@@ -9,6 +9,10 @@
 // prints is the account's word (its other processes can write into the pipe), so the backend checks
 // the job id with Slurm before recording it. Every other command (scontrol, squeue, sacct,
 // scancel) runs as the server's account, Slurm's operator.
+// Environment: Slurm's commands get the server's SLURM_CONF (as module systems export it) unless the
+// backend's `slurmConf` key says otherwise (the key wins); a submission under an account gets that
+// account's login environment (HOME, USER, SHELL, PATH of login.defs), never the server's PATH,
+// and sbatch --export=ALL hands it to the job.
 
 import { execFile, spawn } from 'node:child_process';
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
@@ -17,10 +21,18 @@ import { dirname } from 'node:path';
 import { StintError } from '../../core/errors.js';
 import { readLogFile } from '../local/backend.js';
 import type { LogChunk } from '../backend.js';
+import { loginEnvironment } from '../account-env.js';
 
 const LOGIN_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'TERM', 'SSH_AUTH_SOCK'];
-/** What a submission under another account keeps of the server's environment (never HOME, agents or tokens). */
-const SUBMIT_ENV = ['PATH', 'LANG', 'LC_ALL', 'TZ', 'TERM'];
+/** What a submission under another account keeps of the server's environment (never PATH, HOME, agents or tokens). */
+const SUBMIT_ENV = ['LANG', 'LC_ALL', 'TZ', 'TERM'];
+/**
+ * Where Slurm's commands find their cluster, taken from the server's environment. Only SLURM_CONF:
+ * munge has no variable (its socket is AuthInfo=socket= in slurm.conf), SLURM_CLUSTERS would make
+ * squeue/scancel act on other clusters and print per-cluster headers, and the *_FORMAT and SBATCH_*
+ * variables would change what stint parses and every job it submits.
+ */
+export const SLURM_SERVER_ENV = ['SLURM_CONF'];
 const SETPRIV = '/usr/bin/setpriv';
 const BASH = '/bin/bash';
 /** Runs in the unprivileged shell: the job's environment (stdin), private files, then sbatch. */
@@ -33,6 +45,8 @@ export interface SubmitAs {
   uid: number;
   gid: number;
   home: string;
+  /** The account's login shell; absent: /bin/sh (login's default). */
+  shell?: string;
 }
 
 export interface SshTarget {
@@ -107,8 +121,7 @@ export class SlurmClient {
     if (!as) return this.check(BASH, args, environment);
     if (this.remote) throw new StintError('INTERNAL', 'a submission over SSH runs as the SSH account, never as another one', {});
     this.commandsRun++;
-    const env: NodeJS.ProcessEnv = { HOME: as.home, USER: as.user, LOGNAME: as.user, SHELL: BASH };
-    Object.assign(env, serverVariables(SUBMIT_ENV), this.options.env);
+    const env: NodeJS.ProcessEnv = { ...serverVariables(SUBMIT_ENV), ...loginEnvironment(as), ...serverVariables(SLURM_SERVER_ENV), ...this.options.env };
     const argv = [`--reuid=${as.uid}`, `--regid=${as.gid}`, '--init-groups', '--', BASH, ...args];
     const result = await runProcess(SETPRIV, argv, { stdin: environment, timeoutMs: this.options.timeoutSeconds * 1000, env, cwd });
     if (result.code !== 0) {
@@ -187,7 +200,7 @@ export class SlurmClient {
 
   /** Only what a login shell would have (sbatch exports it to the job): the server's own variables never reach jobs. */
   private env(): NodeJS.ProcessEnv {
-    return { ...serverVariables(LOGIN_ENV), ...this.options.env };
+    return { ...serverVariables(LOGIN_ENV), ...serverVariables(SLURM_SERVER_ENV), ...this.options.env };
   }
 }
 

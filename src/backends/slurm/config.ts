@@ -35,7 +35,13 @@ export const SlurmConfigSchema = z.object({
   listing: z.enum(['scontrol', 'squeue-json']).default('scontrol'),
   /** Seconds of SIGTERM warning before the time limit (`--signal=TERM@N`). */
   warnSeconds: z.number().int().min(0).max(65535).default(60),
-  /** SLURM_CONF for the commands (a cluster whose config is not in /etc/slurm). */
+  /**
+   * How `image_id` runs: `auto` detects pyxis (srun --container-image), then Slurm's native OCI
+   * support (an oci.conf beside slurm.conf: `--container=<bundle>`), then apptainer on the submit
+   * host; the others force one (`none`: image_id refused).
+   */
+  containers: z.enum(['auto', 'pyxis', 'oci', 'apptainer', 'none']).default('auto'),
+  /** SLURM_CONF for the commands (a cluster whose config is not in /etc/slurm); wins over the server's own SLURM_CONF. */
   slurmConf: z.string().regex(/^\/\S*$/, 'must be an absolute path').optional(),
 }).strict();
 

@@ -95,3 +95,24 @@ describe('env file', () => {
     expect(out).toBe('one|two|/usr/bin:/bin|1\n');
   });
 });
+
+describe('sbatch script with image_id', () => {
+  const withImage = (imageId: string) => request({ resources: [{ ...multiNode.spec.resources[0]!, imageId }] });
+  const modes = {
+    pyxis: 'docker:nvcr.io/nvidia/pytorch:23.10-py3',
+    oci: 'oci:/shared/bundles/pytorch',
+    apptainer: 'docker:python:3.11',
+  } as const;
+  for (const [mode, imageId] of Object.entries(modes)) {
+    it(`matches the golden file in ${mode} mode: only the step (node.sh) runs in the image`, () => {
+      const files = batchFiles(withImage(imageId), { ...target, containers: { mode: mode as keyof typeof modes, how: 'test', apptainer: '/usr/bin/apptainer' } });
+      golden(`container-${mode}.sbatch`, files.files.find((f) => f.path.endsWith('job.sbatch'))!.content);
+      // The per-node wrapper is the same in every mode (it runs inside the image).
+      expect(files.files.find((f) => f.path.endsWith('node.sh'))!.content).toBe(nodeScript(withImage(imageId)));
+    });
+  }
+
+  it('refuses at launch when the cluster has no containers, naming the field and why', () => {
+    expect(() => batchFiles(withImage('docker:python:3.11'), target)).toThrow(/resources.image_id: "docker:python:3.11" cannot run/);
+  });
+});
