@@ -1,0 +1,213 @@
+// The podman implementation of the local backend's ContainerEngine (../container-port.ts): turns
+// `image_id` into an exact image (`docker:<ref>` local first, else pulled with a time limit;
+// `stint:<name>` an imported image; `oci:<dir>` a layout read as the job's account), checks once
+// per image that it has /bin/bash, and builds the `podman run` argv (run-args.ts) with the job's
+// GPUs as CDI devices (cdi.ts).
+// Must hold: the argv runs the image id that was inspected, and that id's digest is what
+// `prepareLaunch` reports; no path a job controls is opened by root (mount sources must be real
+// directories or files, not links; oci: dirs go through oci-layout.ts); `cleanup` is idempotent.
+
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CdiDevices, type CdiGpu, prepareCdi } from '../../../containers/cdi.js';
+import type { Podman } from '../../../containers/podman.js';
+import { StintError } from '../../../core/errors.js';
+import type { ContainerEngine, ContainerLaunch, ContainerRequest } from '../container-port.js';
+import { copyLayout, removeCopy } from './oci-layout.js';
+import { buildRunArgs, containerGpuEnv } from './run-args.js';
+
+export interface PodmanEngineOptions {
+  /** What Podman.detect returned. */
+  podman: Podman | { unavailable: string };
+  /** stint's home (scratch space for OCI layouts, the CDI spec's name). */
+  home: string;
+  /** The GPUs of the inventory, for CDI and AMD device nodes. */
+  gpus: readonly CdiGpu[];
+  /** How a `stint:<name>` image is found (images.ts); default: podman name `localhost/stint/<name>`. */
+  resolveStintImage?: (name: string) => Promise<{ imageId: string } | null>;
+  /** Longest a `docker:` pull may take before the launch fails. Default 10 minutes. */
+  pullTimeoutMs?: number;
+  /** Where stint's CDI spec is written (default /var/run/cdi) and where NVIDIA's is looked for. */
+  cdiDir?: string;
+  cdiSearchDirs?: readonly string[];
+}
+
+interface ResolvedImage {
+  id: string;
+  digest: string;
+}
+
+export function createPodmanEngine(options: PodmanEngineOptions): ContainerEngine {
+  if ('unavailable' in options.podman) return { unavailable: options.podman.unavailable, prepareLaunch: refuse(options.podman.unavailable), cleanup: async () => {} };
+  return new PodmanEngine(options.podman, options);
+}
+
+function refuse(reason: string): () => Promise<never> {
+  return async () => { throw new StintError('UNSUPPORTED_FEATURE', `resources.image_id cannot run on this host: ${reason}`, { field: 'resources.image_id', reason }); };
+}
+
+class PodmanEngine implements ContainerEngine {
+  readonly unavailable: string | null = null;
+  private readonly withBash = new Set<string>();
+  private cdi: CdiDevices | null = null;
+
+  constructor(private readonly podman: Podman, private readonly options: PodmanEngineOptions) {}
+
+  async prepareLaunch(request: ContainerRequest): Promise<ContainerLaunch> {
+    const image = await this.resolve(request);
+    await this.checkBash(request.imageId, image.id);
+    for (const mount of request.mounts) checkMountSource(mount.host);
+    const name = containerName(request.attemptName);
+    const self = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+    const args = buildRunArgs({
+      request, name, imageId: image.id, devices: this.devices(request.gpus), ulimitArgs: this.podman.ulimitArgs,
+      serverIsRoot: self.uid === 0, self,
+    });
+    const vendor = this.vendorOf(request.gpus);
+    return { argv: this.podman.command(args), env: request.gpus.length > 0 ? containerGpuEnv(request.gpus, vendor) : {}, image: { ref: request.imageId, digest: image.digest }, name };
+  }
+
+  async cleanup(name: string): Promise<void> {
+    const result = await this.podman.run(['rm', '--force', '--ignore', '--time', '0', name], { timeoutMs: 60_000 });
+    if (result.code !== 0) throw new StintError('BACKEND_ERROR', `podman rm ${name} failed (exit ${result.code}): ${result.stderr.trim().slice(0, 500)}`, { container: name });
+  }
+
+  private async resolve(request: ContainerRequest): Promise<ResolvedImage> {
+    const ref = request.imageId;
+    const colon = ref.indexOf(':');
+    const scheme = colon < 0 ? '' : ref.slice(0, colon);
+    const rest = ref.slice(colon + 1);
+    if (scheme === 'docker') return this.resolveDocker(ref, rest);
+    if (scheme === 'stint') return this.resolveStint(ref, rest);
+    if (scheme === 'oci') return this.importLayout(ref, rest, request.runAs);
+    throw imageError(ref, 'it names no known kind of image', 'docker:<ref>, stint:<name> or oci:<dir>');
+  }
+
+  private async resolveDocker(imageId: string, ref: string): Promise<ResolvedImage> {
+    const full = normalizeDockerRef(ref);
+    if (full === null) throw imageError(imageId, `${JSON.stringify(ref)} is not an image reference`, 'docker:<name>[:tag][@sha256:...], e.g. docker:ubuntu:22.04');
+    const local = (await this.inspect(ref)) ?? (await this.inspect(full));
+    if (local) return local;
+    const timeoutMs = this.options.pullTimeoutMs ?? 600_000;
+    const pulled = await this.podman.run(['pull', '--quiet', `docker://${full}`], { timeoutMs });
+    if (pulled.code !== 0) {
+      throw imageError(imageId, `it is not on this machine and pulling ${full} failed (exit ${pulled.code}): ${pulled.stderr.trim().slice(-400)}`, 'an image on this machine (stint image import) or one a reachable registry holds');
+    }
+    const after = await this.inspect(full);
+    if (!after) throw imageError(imageId, `${full} was pulled but podman cannot find it`, 'docker:<ref>');
+    return after;
+  }
+
+  private async resolveStint(imageId: string, name: string): Promise<ResolvedImage> {
+    if (!/^[a-z0-9][a-z0-9._/-]*(:[\w][\w.-]*)?$/.test(name)) throw imageError(imageId, `${JSON.stringify(name)} is not an image name`, 'stint:<name>[:tag] of `stint image list`');
+    const found = this.options.resolveStintImage ? await this.options.resolveStintImage(name) : { imageId: `localhost/stint/${name}` };
+    const image = found ? await this.inspect(found.imageId) : null;
+    if (!image) throw imageError(imageId, `no imported image ${JSON.stringify(name)}`, 'a name from `stint image list` (import one with `stint image import FILE --name NAME`)');
+    return image;
+  }
+
+  private async importLayout(imageId: string, dir: string, runAs: ContainerRequest['runAs']): Promise<ResolvedImage> {
+    const copy = await copyLayout(dir, runAs, scratchDir(this.options.home));
+    try {
+      const pulled = await this.podman.run(['pull', '--quiet', `oci:${copy}`], { timeoutMs: 600_000 });
+      const id = pulled.stdout.trim().split('\n').pop() ?? '';
+      if (pulled.code !== 0 || !/^[0-9a-f]{64}$/.test(id)) throw imageError(imageId, `podman could not import it (exit ${pulled.code}): ${pulled.stderr.trim().slice(-400)}`, 'an OCI image layout directory (`podman save --format oci-dir`, `skopeo copy ... oci:DIR`)');
+      // podman names the image after the copy's path; that name means nothing once the copy is gone.
+      await this.podman.run(['untag', id, `localhost${copy}:latest`], { timeoutMs: 60_000 });
+      const image = await this.inspect(id);
+      if (!image) throw imageError(imageId, 'podman imported it but cannot find it', 'an OCI image layout directory');
+      return image;
+    } finally {
+      await removeCopy(copy);
+    }
+  }
+
+  private async inspect(ref: string): Promise<ResolvedImage | null> {
+    const result = await this.podman.run(['image', 'inspect', '--format', '{{.Id}} {{.Digest}}', ref], { timeoutMs: 60_000 });
+    if (result.code !== 0) return null;
+    const [id, digest] = result.stdout.trim().split('\n')[0]!.split(' ');
+    return id && /^[0-9a-f]{64}$/.test(id) ? { id, digest: digest && digest !== '<none>' ? digest : `sha256:${id}` } : null;
+  }
+
+  /** Runs the image once (no network, nobody, no capabilities) to see that /bin/bash starts. */
+  private async checkBash(imageId: string, id: string): Promise<void> {
+    if (this.withBash.has(id)) return;
+    const result = await this.podman.run([
+      'run', '--rm', '--pull', 'never', '--network', 'none', '--user', '65534:65534', '--cap-drop', 'all', '--security-opt', 'no-new-privileges',
+      ...this.podman.ulimitArgs, '--entrypoint', '/bin/bash', id, '--norc', '--noprofile', '-c', 'exit 0',
+    ], { timeoutMs: 120_000 });
+    if (result.code !== 0) {
+      const why = /bin\/bash|executable file|no such file/i.test(result.stderr) ? 'it has no /bin/bash, which stint runs setup and run with' : `a test run failed (exit ${result.code}): ${result.stderr.trim().slice(-400)}`;
+      throw imageError(imageId, why, 'an image with /bin/bash (e.g. debian, ubuntu, python, pytorch/pytorch)');
+    }
+    this.withBash.add(id);
+  }
+
+  private devices(gpus: readonly number[]): string[] {
+    const devices: string[] = [];
+    for (const index of gpus) {
+      const gpu = this.options.gpus.find((g) => g.index === index);
+      if (gpu?.vendor === 'amd') {
+        if (!devices.includes('/dev/kfd')) devices.push('/dev/kfd');
+        devices.push(gpu.devicePath ?? `/dev/dri/renderD${128 + index}`);
+        continue;
+      }
+      this.cdi ??= prepareCdi({ home: this.options.home, gpus: this.options.gpus, dir: this.options.cdiDir, searchDirs: this.options.cdiSearchDirs });
+      const name = this.cdi.deviceFor(index);
+      if (name !== null) devices.push(name);
+    }
+    return devices;
+  }
+
+  private vendorOf(gpus: readonly number[]): 'nvidia' | 'amd' | 'none' {
+    const first = this.options.gpus.find((g) => g.index === gpus[0]);
+    return first?.vendor === 'amd' ? 'amd' : first ? 'nvidia' : 'none';
+  }
+}
+
+/**
+ * Where layouts are copied: podman names an image pulled from `oci:PATH` after PATH and refuses
+ * upper case there, so a home with upper case in its path uses /var/tmp (each copy is a fresh
+ * 0700 directory made by mkdir, which fails rather than reuse anything already there).
+ */
+export function scratchDir(home: string): string {
+  const inHome = join(home, 'containers', 'scratch');
+  return /^[a-z0-9/._-]+$/.test(inHome) ? inHome : '/var/tmp';
+}
+
+/** podman's container names: `stint-` and the attempt name with anything else replaced by `_`. */
+export function containerName(attemptName: string): string {
+  return `stint-${attemptName.replace(/[^a-zA-Z0-9_.-]/g, '_')}`;
+}
+
+/**
+ * Docker's reading of a short reference: no registry host → docker.io, one component →
+ * library/<name>, no tag or digest → :latest. Null when it is not a reference at all.
+ */
+export function normalizeDockerRef(ref: string): string | null {
+  if (!/^[a-zA-Z0-9][\w.\-/:@]*$/.test(ref) || ref.includes('//')) return null;
+  const slash = ref.indexOf('/');
+  const first = slash < 0 ? '' : ref.slice(0, slash);
+  const hasHost = first.includes('.') || first.includes(':') || first === 'localhost';
+  let full = hasHost ? ref : `docker.io/${slash < 0 ? `library/${ref}` : ref}`;
+  const lastPart = full.slice(full.lastIndexOf('/') + 1);
+  if (!lastPart.includes(':') && !full.includes('@')) full += ':latest';
+  return full;
+}
+
+/** A mount source must be a directory or file itself, not a link: podman (root) follows links. */
+function checkMountSource(host: string): void {
+  let stat;
+  try {
+    stat = lstatSync(host);
+  } catch {
+    throw new StintError('INVALID_REQUEST', `mount source ${JSON.stringify(host)} does not exist`, { path: host });
+  }
+  if (stat.isSymbolicLink() || !(stat.isDirectory() || stat.isFile())) {
+    throw new StintError('INVALID_REQUEST', `mount source ${JSON.stringify(host)} is not a plain directory or file (a link or device); it is not mounted`, { path: host });
+  }
+}
+
+function imageError(imageId: string, reason: string, accepted: string): StintError {
+  return new StintError('INVALID_SPEC', `resources.image_id: ${JSON.stringify(imageId)} cannot run: ${reason}`, { field: 'resources.image_id', value: imageId, accepted });
+}

@@ -1,0 +1,178 @@
+// The podman ContainerEngine against the real podman and runc of this machine, as root: the argv
+// prepareLaunch builds is run the way the launcher's root part runs it (fds 3-5 open on the
+// attempt's scripts), and what happens inside is checked: identity, exit codes, memory, signals,
+// GPU nodes, no network, OCI layouts, and attacks on the root side (a setuid image, a layout
+// linking to /etc/shadow, a mount source that is a link).
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ContainerEngine, ContainerRequest } from '../../src/backends/local/container-port.js';
+import { createPodmanEngine, scratchDir } from '../../src/backends/local/container/engine.js';
+import { stintSpecName } from '../../src/containers/cdi.js';
+import type { Podman } from '../../src/containers/podman.js';
+import { TEST_IMAGE, detectPodman, importTestImage, runLaunch, startLaunch, waitForOutput } from './fixture.js';
+
+const NOBODY = { uid: 65534, gid: 65534, groups: [65534] };
+let seq = 0;
+let home: string;
+let podman: Podman;
+let engine: ContainerEngine;
+let fakeDev: string;
+const names: string[] = [];
+
+function request(overrides: Partial<ContainerRequest> = {}): ContainerRequest {
+  return {
+    imageId: `stint:${TEST_IMAGE}`, attemptName: `h3-${process.pid}-${seq++}`, runAs: NOBODY, cgroupParent: null, gpus: [],
+    mounts: [], workdir: '/tmp', memoryBytes: null, cpus: null, pidsLimit: 256, ...overrides,
+  };
+}
+
+async function prepare(overrides: Partial<ContainerRequest> = {}) {
+  const launch = await engine.prepareLaunch(request(overrides));
+  names.push(launch.name);
+  return launch;
+}
+
+// Everything here drives root's podman: the suite needs root, and fails (not skips) without podman.
+describe.skipIf(process.getuid?.() !== 0)('podman container engine (root)', () => {
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'stint-engine-'));
+    podman = await detectPodman(home);
+    await importTestImage(podman);
+    fakeDev = await mkdtemp(join(tmpdir(), 'stint-fakedev-'));
+    // Fake GPU nodes: 0 is /dev/full's numbers (1:7), 1 is /dev/zero's (1:5).
+    execFileSync('mknod', ['-m', '666', join(fakeDev, 'nvidia0'), 'c', '1', '7']);
+    execFileSync('mknod', ['-m', '666', join(fakeDev, 'nvidia1'), 'c', '1', '5']);
+    engine = createPodmanEngine({
+      podman, home,
+      gpus: [0, 1].map((index) => ({ index, vendor: 'fake' as const, devicePath: join(fakeDev, `nvidia${index}`) })),
+      cdiSearchDirs: [],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const name of names) await engine.cleanup(name);
+    rmSync(join('/var/run/cdi', stintSpecName(home)), { force: true });
+  });
+
+  it('runs setup and run as the given uid:gid with its groups, and returns the container exit code', async () => {
+    const launch = await prepare({ runAs: { uid: 65534, gid: 65534, groups: [65534, 4] } });
+    expect(launch.argv[0]).toBe('/usr/bin/env');
+    expect(launch.image.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const ran = await runLaunch(launch, { setup: 'echo "setup as $(id -u):$(id -g)"', run: 'echo "run in $(pwd) groups=$(id -G)"; exit 7', workdir: '/tmp' });
+    expect(ran).toEqual({ code: 7, output: 'setup as 65534:65534\nrun in /tmp groups=65534 4\n' });
+  });
+
+  it('passes the three scripts on fds 3-5 and closes them before the job runs', async () => {
+    const ran = await runLaunch(await prepare(), { env: { MY_VAR: "it's here" }, run: 'echo "v=$MY_VAR"; ls /proc/self/fd | tr "\\n" " "', workdir: '/tmp' });
+    expect(ran.code).toBe(0);
+    expect(ran.output).toMatch(/^v=it's here\n0 1 2 3 ?$/);
+  });
+
+  it('gives setuid files in an image no power: no new privileges, no capabilities', async () => {
+    const ran = await runLaunch(await prepare(), { run: '(exec -a id /bin/suidbox -u); (exec -a cat /bin/suidbox /proc/self/status) | grep -E "^(CapEff|NoNewPrivs)"', workdir: '/tmp' });
+    expect(ran.output).toBe('65534\nCapEff:\t0000000000000000\nNoNewPrivs:\t1\n');
+  });
+
+  it('ends a job over its memory limit with 137, the OOM kill counted in its memory cgroup', async () => {
+    const parent = `stint-h3-test/${process.pid}`;
+    mkdirSync(join('/sys/fs/cgroup/memory', parent), { recursive: true });
+    const launch = await prepare({ memoryBytes: 256 * 1024 * 1024, cgroupParent: `/${parent}` });
+    expect(launch.argv).toEqual(expect.arrayContaining(['--memory', `${256 * 1024 * 1024}b`, '--memory-swap', `${256 * 1024 * 1024}b`, '--cgroup-parent', `/${parent}`]));
+    const ran = await runLaunch(launch, { run: 'trap "grep -E \'^oom_kill \' /sys/fs/cgroup/memory/memory.oom_control; cat /sys/fs/cgroup/memory/memory.limit_in_bytes" EXIT; head -c 1073741824 /dev/zero | tail', workdir: '/tmp' });
+    expect(ran.code).toBe(137);
+    expect(ran.output).toContain('oom_kill 1\n268435456\n');
+  });
+
+  it('forwards SIGTERM to every process of the job (its shell exits 143 at once, not after sleep 60)', async () => {
+    const started = await startLaunch(await prepare(), { run: 'echo ready; sleep 60; echo not-reached', workdir: '/tmp' });
+    await waitForOutput(started.output, 'ready');
+    started.child.kill('SIGTERM');
+    const ended = await started.done;
+    expect(ended.code).toBe(143);
+    expect(ended.output).toMatch(/^ready\n/);
+    expect(ended.output).not.toContain('not-reached');
+  });
+
+  it("runs the job's own TERM trap", async () => {
+    const started = await startLaunch(await prepare(), { run: "trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 1; done", workdir: '/tmp' });
+    await waitForOutput(started.output, 'ready');
+    started.child.kill('SIGTERM');
+    // bash reports the sleep it was waiting for as "Terminated", as it does outside a container.
+    expect(await started.done).toMatchObject({ code: 3, output: expect.stringMatching(/^ready\n(Terminated\n)?got-term\n$/) });
+  });
+
+  it('shows only the assigned GPU node, as /dev/nvidia<i>, with CUDA_VISIBLE_DEVICES from 0', async () => {
+    const launch = await prepare({ gpus: [1] });
+    expect(launch.argv).toEqual(expect.arrayContaining(['--device', 'nvidia.com/gpu=1']));
+    expect(launch.env).toMatchObject({ CUDA_VISIBLE_DEVICES: '0' });
+    const ran = await runLaunch(launch, { run: 'ls /dev | grep nvidia; echo "cuda=$CUDA_VISIBLE_DEVICES"; head -c 3 /dev/nvidia1 | od -An -tx1', workdir: '/tmp' });
+    expect(ran.output.replace(/ +/g, ' ')).toBe('nvidia1\ncuda=0\n 00 00 00\n');
+  });
+
+  it('runs with no network at all (a namespace with only loopback)', async () => {
+    const ran = await runLaunch(await prepare(), { run: 'ls /sys/class/net', workdir: '/tmp' }, ['/usr/bin/unshare', '-n']);
+    expect(ran).toEqual({ code: 0, output: 'lo\n' });
+  });
+
+  it('mounts the workdir read-write and refuses a mount source that is a link', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'stint-work-'));
+    chownSync(work, 65534, 65534);
+    const ran = await runLaunch(await prepare({ mounts: [{ host: work, container: '/work', readOnly: false }], workdir: '/work' }), { run: 'echo hi > out.txt; pwd', workdir: '/work' });
+    expect(ran).toEqual({ code: 0, output: '/work\n' });
+    const link = join(await mkdtemp(join(tmpdir(), 'stint-link-')), 'l');
+    symlinkSync('/etc', link);
+    await expect(engine.prepareLaunch(request({ mounts: [{ host: link, container: '/work', readOnly: false }] }))).rejects.toThrow(/is not a plain directory or file/);
+  });
+
+  it('refuses an image without /bin/bash, saying so', async () => {
+    await importTestImage(podman, 'h3-test-nobash', false);
+    await expect(engine.prepareLaunch(request({ imageId: 'stint:h3-test-nobash' }))).rejects.toThrow(/has no \/bin\/bash/);
+  });
+
+  it('refuses a docker: image that is neither here nor pullable, naming the image', async () => {
+    const offline = createPodmanEngine({ podman, home, gpus: [], pullTimeoutMs: 20_000 });
+    await expect(offline.prepareLaunch(request({ imageId: 'docker:localhost:1/nothing/here:1' }))).rejects.toThrow(/docker:localhost:1\/nothing\/here:1.*not on this machine and pulling/s);
+    const local = await offline.prepareLaunch(request({ imageId: `docker:localhost/stint/${TEST_IMAGE}` }));
+    names.push(local.name);
+    expect(local.image.ref).toBe(`docker:localhost/stint/${TEST_IMAGE}`);
+  });
+
+  it('imports an OCI layout as the job account and runs it with no registry and no network', async () => {
+    const layout = join(await mkdtemp(join(tmpdir(), 'stint-oci-')), 'layout');
+    const saved = await podman.run(['save', '--format', 'oci-dir', '-o', layout, `localhost/stint/${TEST_IMAGE}`]);
+    expect(saved.code).toBe(0);
+    execFileSync('chown', ['-R', '65534:65534', join(layout, '..')]);
+    const launch = await prepare({ imageId: `oci:${layout}` });
+    expect(launch.image).toMatchObject({ ref: `oci:${layout}`, digest: expect.stringMatching(/^sha256:/) });
+    const ran = await runLaunch(launch, { run: 'id -u; ls /sys/class/net', workdir: '/tmp' }, ['/usr/bin/unshare', '-n']);
+    expect(ran).toEqual({ code: 0, output: '65534\nlo\n' });
+  });
+
+  it('never reads /etc/shadow for a layout that links to it (attack)', async () => {
+    const layout = join(await mkdtemp(join(tmpdir(), 'stint-oci-evil-')), 'layout');
+    mkdirSync(join(layout, 'blobs/sha256'), { recursive: true });
+    writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    writeFileSync(join(layout, 'index.json'), '{"schemaVersion":2,"manifests":[]}');
+    symlinkSync('/etc/shadow', join(layout, 'blobs/sha256/secret'));
+    execFileSync('chown', ['-R', '-h', '65534:65534', join(layout, '..')]);
+    const attempt = engine.prepareLaunch(request({ imageId: `oci:${layout}` }));
+    await expect(attempt).rejects.toThrow(/could not read it/);
+    await expect(attempt).rejects.not.toThrow(/root:/);
+    expect(readdirSync(scratchDir(home)).filter((f) => f.startsWith('oci-'))).toEqual([]);
+  });
+
+  it('refuses an OCI layout the job account cannot read', async () => {
+    const layout = await mkdtemp(join(tmpdir(), 'stint-oci-private-'));
+    chmodSync(layout, 0o700);
+    await expect(engine.prepareLaunch(request({ imageId: `oci:${layout}` }))).rejects.toThrow(/could not read it/);
+  });
+
+  it('cleans up idempotently, also a container that was never made', async () => {
+    await engine.cleanup('stint-never-existed');
+    await engine.cleanup('stint-never-existed');
+  });
+});
