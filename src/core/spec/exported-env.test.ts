@@ -38,6 +38,7 @@ describe('what the CLI carries of its environment', () => {
       MY_SUBMIT_VAR: 'kept', PATH: '/opt/conda/bin:/usr/bin', CONDA_PREFIX: '/opt/conda', EMPTY: '',
       STINT_TOKEN: 't0ken', STINT_URL: 'http://x', 'BASH_FUNC_x%%': '() { :; }', '1BAD': 'x', 'A-B': 'x',
       HOME: '/home/other', USER: 'other', LOGNAME: 'other', CUDA_VISIBLE_DEVICES: '0,1', SLURM_JOB_ID: '7', UNSET: undefined,
+      UID: '0', SHELLOPTS: 'braceexpand',
     });
     expect(env).toEqual({ MY_SUBMIT_VAR: 'kept', PATH: '/opt/conda/bin:/usr/bin', CONDA_PREFIX: '/opt/conda', EMPTY: '' });
     expect(tooLong).toEqual([]);
@@ -72,6 +73,7 @@ describe("the server's check of exportedEnv", () => {
     ['STINT_RUN_AS_UID', /stint's own variables/],
     ['HOME', /set for each job by the host/],
     ['SLURM_JOB_ID', /set for each job by the host/],
+    ['UID', /read-only in bash/],
     ['', /not a valid shell variable name/],
   ])('refuses the name %j with 400 naming exportedEnv.<name>', (name, why) => {
     const error = thrown(() => checkExportedEnv({ OK: '1', [name]: 'x' }));

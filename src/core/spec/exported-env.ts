@@ -5,7 +5,8 @@
 // What is never carried: stint's own variables (`STINT_*`: its settings and the API token
 // STINT_TOKEN), names that are not shell names (`BASH_FUNC_x%%`), what the job's host sets per
 // attempt (`SLURM_*`, the GPU visibility variables) and the identity of the account the job runs
-// as (HOME, USER, LOGNAME come from that account, not from the submitter's machine).
+// as (HOME, USER, LOGNAME come from that account, not from the submitter's machine), and bash's
+// read-only variables (UID, SHELLOPTS...), which the job's shell sets itself.
 // Bounds: a value at most MAX_VALUE_LENGTH.envs characters (one exec string), at most
 // MAX_VARIABLES names, and MAX_EXPORTED_TOTAL characters of names and values together, which keeps
 // a submission inside the server's 2 MiB body limit beside a task file of MAX_TASK_BYTES.
@@ -21,11 +22,14 @@ export const MAX_EXPORTED_TOTAL = 1024 * 1024;
 
 const HOST_NAMES = new Set(['HOME', 'USER', 'LOGNAME', 'CUDA_VISIBLE_DEVICES', 'ROCR_VISIBLE_DEVICES', 'HIP_VISIBLE_DEVICES']);
 const HOST_PREFIXES = ['SLURM_'];
+/** bash refuses to assign these (each attempt would print "readonly variable" into its log). */
+const BASH_READ_ONLY = new Set(['BASHOPTS', 'BASH_VERSINFO', 'EUID', 'PPID', 'SHELLOPTS', 'UID']);
 
 /** Why `name` is never carried from the submitter's environment; null when it may be. */
 export function notExportable(name: string): string | null {
   if (!NAME_PATTERN.test(name)) return 'is not a valid shell variable name (letters, digits and _, not starting with a digit)';
   if (name.startsWith('STINT_')) return "is one of stint's own variables (STINT_*: its settings and its token), never carried into a job";
+  if (BASH_READ_ONLY.has(name)) return 'is read-only in bash (the shell sets it itself), never carried';
   if (HOST_NAMES.has(name) || HOST_PREFIXES.some((prefix) => name.startsWith(prefix))) {
     return 'is set for each job by the host it runs on (the account it runs as, its GPUs, Slurm), never carried';
   }
@@ -62,7 +66,7 @@ export function checkExportedEnv(env: Readonly<Record<string, string>>): void {
     const field = `exportedEnv.${shown}`;
     const why = notExportable(name);
     if (why !== null) {
-      throw new StintError('INVALID_REQUEST', `${field}: \`${shown}\` ${why}`, { field, value: shown, accepted: 'a shell variable name that is not STINT_*, SLURM_*, HOME, USER, LOGNAME or a GPU visibility variable' });
+      throw new StintError('INVALID_REQUEST', `${field}: \`${shown}\` ${why}`, { field, value: shown, accepted: 'a shell variable name that is not STINT_*, SLURM_*, HOME, USER, LOGNAME, a GPU visibility variable or read-only in bash' });
     }
     if (value.length > MAX_VALUE_LENGTH.envs) {
       const accepted = `at most ${MAX_VALUE_LENGTH.envs} characters`;
