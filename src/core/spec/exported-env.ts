@@ -22,6 +22,7 @@ export const MAX_EXPORTED_TOTAL = 1024 * 1024;
 
 const HOST_NAMES = new Set(['HOME', 'USER', 'LOGNAME', 'CUDA_VISIBLE_DEVICES', 'ROCR_VISIBLE_DEVICES', 'HIP_VISIBLE_DEVICES']);
 const HOST_PREFIXES = ['SLURM_'];
+const NAMES_ACCEPTED = 'a shell variable name that is not STINT_*, SLURM_*, HOME, USER, LOGNAME, a GPU visibility variable or read-only in bash';
 /** bash refuses to assign these (each attempt would print "readonly variable" into its log). */
 const BASH_READ_ONLY = new Set(['BASHOPTS', 'BASH_VERSINFO', 'EUID', 'PPID', 'SHELLOPTS', 'UID']);
 
@@ -66,7 +67,7 @@ export function checkExportedEnv(env: Readonly<Record<string, string>>): void {
     const field = `exportedEnv.${shown}`;
     const why = notExportable(name);
     if (why !== null) {
-      throw new StintError('INVALID_REQUEST', `${field}: \`${shown}\` ${why}`, { field, value: shown, accepted: 'a shell variable name that is not STINT_*, SLURM_*, HOME, USER, LOGNAME, a GPU visibility variable or read-only in bash' });
+      throw new StintError('INVALID_REQUEST', `${field}: \`${shown}\` ${why}`, { field, value: shown, accepted: NAMES_ACCEPTED });
     }
     if (value.length > MAX_VALUE_LENGTH.envs) {
       const accepted = `at most ${MAX_VALUE_LENGTH.envs} characters`;
