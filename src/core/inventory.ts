@@ -13,6 +13,22 @@ export interface Gpu {
   vendor: GpuVendor;
   uuid?: string;
   healthy: boolean;
+  /** The device node a job opens to use it (`/dev/nvidia0`, `/dev/dri/renderD128`, a fake node); absent when unknown. */
+  devicePath?: string;
+}
+
+/**
+ * Whether the node enforces a job's limits (its own cgroup: memory, CPUs, pids, GPU devices; a
+ * private /tmp). When not, jobs still run and `reason` says why, for `stint gpus` and the UI.
+ */
+export interface Confinement {
+  enforced: boolean;
+  reason?: string;
+  cgroup: 'v1' | 'v2' | null;
+  /** Each job's /tmp is its own (a mount namespace); otherwise only TMPDIR is. */
+  privateTmp: boolean;
+  /** What is enforced only in part (e.g. why /tmp is not private), one sentence each. */
+  notes?: string[];
 }
 
 export interface Node {
@@ -24,6 +40,8 @@ export interface Node {
   state?: string;
   /** The engine's partitions (queues) the node is in; absent for local. */
   partitions?: string[];
+  /** How jobs are confined on this node (local backend); absent where the engine confines (Slurm). */
+  confinement?: Confinement;
 }
 
 export interface Inventory {

@@ -3,8 +3,9 @@
 //   <jobs>/<id>/               server-owned 0711 (traversal only)
 //   <jobs>/<id>/work/          the job's account, 0700 (its workdir)
 //   <jobs>/<id>/checkpoints/   the job's account, 0700
-//   <jobs>/<id>/attempt-<n>/   server-owned 0711: env.sh, setup.sh, run.sh, pgid, exit (server, 0600)
-//                              and output.log (the job's account, 0600, created here)
+//   <jobs>/<id>/attempt-<n>/   server-owned 0711: env.sh, setup.sh, run.sh, launch.sh, pgid, exit,
+//                              limits (server, 0600), output.log (the job's account, 0600, created
+//                              here) and tmp/ (the job's account, 0700: its private /tmp and TMPDIR)
 // Invariants: every directory the server writes into is owned by the server and writable by no
 // one else, checked with lstat before use; files are created with O_EXCL|O_NOFOLLOW; the only
 // things handed to the job's account are work/, checkpoints/ and output.log, by lchown/fchown,
@@ -12,7 +13,8 @@
 // must be regular files.
 
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { chmod, lchown, lstat, mkdir, open, readdir, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, lchown, lstat, mkdir, open, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StintError } from '../../core/errors.js';
 import { unpackWorkdir } from '../../workdir/unpack.js';
@@ -56,7 +58,48 @@ export async function prepareAttempt(jobsDir: string, jobId: number, attempt: nu
   return paths;
 }
 
-const ATTEMPT_FILES = ['env.sh', 'setup.sh', 'run.sh', 'output.log', 'pgid', 'exit'];
+const ATTEMPT_FILES = ['env.sh', 'setup.sh', 'run.sh', 'launch.sh', 'output.log', 'pgid', 'exit', 'limits'];
+
+/**
+ * The attempt's private temporary directory, `<attempt>/tmp`: made fresh by the server (mkdir
+ * never follows a link and fails on an existing name) in its own attempt directory, then handed
+ * to the job's account. One left by an earlier launch of this attempt that never started is
+ * removed first, as the job's account (removeJobTmp).
+ */
+export async function createJobTmp(attemptDir: string, owner: Account | null): Promise<string> {
+  const path = join(attemptDir, 'tmp');
+  await removeJobTmp(attemptDir, owner);
+  await mkdir(path, { mode: 0o700 });
+  if (owner) await lchown(path, owner.uid, owner.gid);
+  return path;
+}
+
+/**
+ * Removes the attempt's tmp/. The job's account owns everything in it, so its contents are
+ * deleted AS that account (setpriv + find -delete, which follows no link); the server then only
+ * removes the emptied directory from its own attempt directory. The server's own account (or a
+ * non-root server) removes it directly: the job could do nothing the server could not.
+ */
+export async function removeJobTmp(attemptDir: string, owner: Account | null, helpers = { setpriv: '/usr/bin/setpriv', find: '/usr/bin/find' }): Promise<void> {
+  const path = join(attemptDir, 'tmp');
+  const found = await lstat(path).catch(() => null);
+  if (found === null) return;
+  if (!found.isDirectory()) {
+    await rm(path, { force: true });
+    return;
+  }
+  if (owner === null || owner.uid === serverUid()) {
+    await rm(path, { recursive: true, force: true });
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const args = [`--reuid=${owner.uid}`, `--regid=${owner.gid}`, '--init-groups', '--', helpers.find, path, '-mindepth', '1', '-delete'];
+    execFile(helpers.setpriv, args, { cwd: '/', env: { PATH: '/usr/bin:/bin' }, timeout: 60_000 }, () => resolve());
+  });
+  await rmdir(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw new StintError('CONFLICT', `${path} could not be emptied as uid ${owner.uid} (${error.code}); remove what is left by hand`, { path }, { cause: error });
+  });
+}
 
 /** Creates a file that did not exist, never through a link; `owner` gets it by fchown. */
 export async function createAttemptFile(path: string, content: string, owner: Account | null = null): Promise<void> {

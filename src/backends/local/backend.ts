@@ -3,16 +3,25 @@
 // attempt has a directory under <jobs>/<id>/attempt-<n> holding its scripts, output.log and exit
 // status, so the state of any attempt can be read back after a server restart; attempt-files.ts
 // owns that layout and who may write what. On a root server each job runs as its owner's mapped
-// account (identity perUser); a non-root server runs every job as its own account.
+// account (identity perUser); a non-root server runs every job as its own account. Each attempt is
+// confined where the host allows (attempt-sandbox.ts: its own cgroup, mount namespace and tmp/),
+// and the node says in its inventory how far (never silently unconfined); a task with `image_id`
+// runs through the container engine when one is given and available.
 
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Inventory, Node } from '../../core/inventory.js';
+import { loginEnvironment } from '../account-env.js';
 import { type AttemptRef, type AttemptStatus, type Backend, type BackendIdentity, type Launched, type LaunchRequest, type LogChunk, attemptKey } from '../backend.js';
 import { gpuVisibility, jobEnvironment } from '../job-env.js';
-import { openLogForReading, prepareAttempt } from './attempt-files.js';
+import { type Account, openLogForReading, prepareAttempt } from './attempt-files.js';
+import { DEFAULT_PIDS_LIMIT, finishSandbox, gpuDeviceNumbers, outOfMemoryDetail, prepareSandbox, type SandboxSettings } from './attempt-sandbox.js';
+import type { CgroupEvidence } from './cgroups/attempt-cgroup.js';
+import { probeConfinement } from './cgroups/confinement.js';
+import type { ContainerEngine, ContainerLaunch } from './container-port.js';
 import { detectHostResources, discoverGpus } from './gpus/discover.js';
 import { prepareJobsDir } from './jobs-dir.js';
+import { HELPERS } from './launcher-script.js';
 import { type ProcessHandle, ProcessLauncher, processStatus, signalGroup } from './process.js';
 
 export interface LocalBackendOptions {
@@ -23,6 +32,16 @@ export interface LocalBackendOptions {
   jobsDir?: string;
   /** Fake GPUs (`A100:4`, `4`) for machines without any; otherwise discovered. */
   fakeGpus?: string;
+  /** `--fake-gpu-devices DIR`: fake GPU N's device node is DIR/nvidiaN (made by a test with mknod). */
+  fakeGpuDevices?: string;
+  /** `--default-memory-per-gpu`: a task that states no `memory` is limited to this × its GPUs (bytes); absent: no limit. */
+  defaultMemoryPerGpuBytes?: number;
+  /** `--pids-limit`: processes and threads per attempt (default 16384). */
+  pidsLimit?: number;
+  /** false: run jobs unconfined (the node then says so); default true where the host allows. */
+  confine?: boolean;
+  /** Runs tasks with `image_id` (./container/); absent or unavailable: `image_id` is refused. */
+  containers?: ContainerEngine;
 }
 
 export const LOCAL_UNSUPPORTED = {
@@ -43,17 +62,30 @@ export const LOCAL_UNSUPPORTED = {
 } as const;
 
 export async function createLocalBackend(options: LocalBackendOptions): Promise<Backend> {
-  const found = await discoverGpus({ fake: options.fakeGpus });
+  const found = await discoverGpus({ fake: options.fakeGpus, fakeDevices: options.fakeGpuDevices });
   const host = detectHostResources();
   const jobsDir = await prepareJobsDir(options.home, options.jobsDir);
   await ProcessLauncher.awaitPrevious(launcherPidFile(options));
-  const node: Node = { name: hostname(), gpus: found.gpus, cpus: host.cpus, memoryGb: host.memoryGb };
-  return new LocalBackend(options, node, jobsDir);
+  const confined = probeConfinement({
+    jobsDir, enabled: options.confine ?? true, isRoot: process.getuid?.() === 0, unshare: HELPERS.unshare,
+    keepVisible: options.fakeGpuDevices === undefined ? [] : [options.fakeGpuDevices],
+  });
+  const node: Node = { name: hostname(), gpus: found.gpus, cpus: host.cpus, memoryGb: host.memoryGb, confinement: confined.confinement };
+  const sandbox: SandboxSettings = {
+    host: confined, defaultMemoryPerGpuBytes: options.defaultMemoryPerGpuBytes ?? null, pidsLimit: options.pidsLimit ?? DEFAULT_PIDS_LIMIT, gpuDevices: gpuDeviceNumbers(found.gpus),
+  };
+  return new LocalBackend(options, node, jobsDir, sandbox);
+}
+
+/** The line a server prints at start for a node that does not confine its jobs; null when it does. */
+export function confinementWarning(node: Node): string | null {
+  const c = node.confinement;
+  return c && !c.enforced ? `limits not enforced on this host: ${c.reason ?? 'unknown reason'}` : null;
 }
 
 class LocalBackend implements Backend {
   readonly kind = 'local';
-  readonly unsupported = LOCAL_UNSUPPORTED;
+  readonly unsupported: Readonly<Partial<Record<keyof typeof LOCAL_UNSUPPORTED, string>>>;
   readonly stintPlaces = true;
   readonly identity: BackendIdentity = process.getuid?.() === 0
     ? { perUser: true }
@@ -61,15 +93,21 @@ class LocalBackend implements Backend {
   readonly name: string;
   private readonly listeners: Array<() => void> = [];
   private readonly launcher: ProcessLauncher;
+  /** Cleanups under way or done, by attempt: each ends once, whoever polls. */
+  private readonly finishing = new Map<string, Promise<CgroupEvidence | null>>();
 
   constructor(
     private readonly options: LocalBackendOptions,
     private readonly node: Node,
     /** Where job directories live; shown to users as STINT_JOB_DIR. */
     readonly jobsDir: string,
+    private readonly sandbox: SandboxSettings,
   ) {
     this.name = options.name;
     this.launcher = new ProcessLauncher(() => this.notify(), launcherPidFile(options));
+    const engine = options.containers;
+    const { image, ...rest } = LOCAL_UNSUPPORTED;
+    this.unsupported = engine && engine.unavailable === null ? rest : { ...rest, image: engine?.unavailable ?? image };
   }
 
   async inventory(): Promise<Inventory> {
@@ -81,28 +119,78 @@ class LocalBackend implements Backend {
     const owner = runAs && { uid: runAs.uid, gid: runAs.gid };
     const paths = await prepareAttempt(this.jobsDir, request.jobId, request.attempt, owner, request.workdirArchive);
     const vendor = this.node.gpus[0]?.vendor ?? 'nvidia';
-    const account: Record<string, string> = runAs ? { HOME: runAs.home, USER: runAs.user, LOGNAME: runAs.user } : {};
+    const imageId = request.spec.resources[0]?.imageId ?? null;
+    const engine = imageId !== null && this.options.containers?.unavailable === null ? this.options.containers : null;
+    let container: ContainerLaunch | null = null;
+    const sandbox = await prepareSandbox(this.sandbox, request, paths.attemptDir, owner, engine && imageId !== null ? async (cgroupParent, limits) => {
+      container = await engine.prepareLaunch({
+        imageId, attemptName: `stint-${this.name}-${request.jobId}-${request.attempt}`, runAs: owner, cgroupParent, gpus: request.gpus,
+        mounts: [paths.workdir, paths.checkpoints].map((p) => ({ host: p, container: p, readOnly: false })),
+        workdir: paths.workdir, memoryBytes: limits.memoryBytes, cpus: limits.cpus, pidsLimit: limits.pidsMax,
+      });
+      return container.argv;
+    } : undefined);
+    const launched = container as ContainerLaunch | null;
     const env = {
-      ...account,
+      ...(runAs && loginEnvironment(runAs)),
       ...jobEnvironment(request, { rank: 0, numNodes: 1, nodeIps: ['127.0.0.1'], gpusPerNode: request.gpus.length }),
       ...gpuVisibility(request.gpus, vendor),
       STINT_CHECKPOINT_DIR: paths.checkpoints,
       STINT_JOB_DIR: paths.jobDir,
+      TMPDIR: sandbox.tmpdir,
+      ...launched?.env,
     };
     const handle = await this.launcher.start({
-      dir: paths.attemptDir, workdir: paths.workdir, setup: request.spec.setup, run: request.spec.run, env, runAs: owner,
+      dir: paths.attemptDir, workdir: paths.workdir, setup: request.spec.setup, run: request.spec.run, env, runAs: owner, plan: sandbox.plan,
     });
-    return { handle: { ...handle }, logPath: join(paths.attemptDir, 'output.log') };
+    const extra = { cgroup: sandbox.cgroup, account: owner, ...(launched && { image: launched.image, container: launched.name }) };
+    return { handle: { ...handle, ...extra }, logPath: join(paths.attemptDir, 'output.log') };
   }
 
   async poll(attempts: readonly AttemptRef[]): Promise<Map<string, AttemptStatus>> {
     const result = new Map<string, AttemptStatus>();
-    for (const ref of attempts) result.set(attemptKey(ref), toAttemptStatus(processStatus(this.handleOf(ref))));
+    for (const ref of attempts) {
+      const handle = this.handleOf(ref);
+      const status = processStatus(handle);
+      const evidence = status.state === 'running' ? null : await this.finish(ref);
+      result.set(attemptKey(ref), toAttemptStatus(status, evidence));
+    }
     return result;
   }
 
+  /** SIGTERM reaches the attempt's process group; the final SIGKILL goes through its cgroup (escapees too). */
   async signal(attempt: AttemptRef, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    const cgroup = this.cgroupOf(attempt);
+    const cgroups = this.sandbox.host.cgroups;
+    if (signal === 'SIGKILL' && cgroups && cgroup && cgroups.exists(cgroup)) {
+      await cgroups.kill(cgroup);
+      return;
+    }
     await signalGroup(this.handleOf(attempt), signal);
+  }
+
+  /** The end of an attempt's confinement (attempt-sandbox.ts), once; repeated after a restart. */
+  private finish(ref: AttemptRef): Promise<CgroupEvidence | null> {
+    const key = attemptKey(ref);
+    let done = this.finishing.get(key);
+    if (!done) {
+      const h = ref.handle as { account?: Account | null; container?: unknown };
+      const owner = h.account && typeof h.account.uid === 'number' && typeof h.account.gid === 'number' ? { uid: h.account.uid, gid: h.account.gid } : null;
+      done = finishSandbox(this.sandbox, this.handleOf(ref).dir, this.cgroupOf(ref), owner).then(async (evidence) => {
+        if (typeof h.container === 'string') await this.options.containers?.cleanup(h.container);
+        return evidence;
+      });
+      this.finishing.set(key, done);
+      done.catch(() => this.finishing.delete(key));
+    }
+    return done;
+  }
+
+  /** The attempt's cgroup follows from the jobs dir, job and attempt, so it is found after a restart too. */
+  private cgroupOf(ref: AttemptRef): string | null {
+    const recorded = (ref.handle as { cgroup?: unknown }).cgroup;
+    if (recorded === null) return null;
+    return this.sandbox.host.cgroups?.relative(ref.jobId, ref.attempt) ?? null;
   }
 
   async readLog(attempt: AttemptRef, offset: number, limit: number): Promise<LogChunk> {
@@ -137,7 +225,13 @@ class LocalBackend implements Backend {
   }
 }
 
-function toAttemptStatus(status: ReturnType<typeof processStatus>): AttemptStatus {
+function toAttemptStatus(status: ReturnType<typeof processStatus>, evidence: CgroupEvidence | null): AttemptStatus {
+  if (evidence && evidence.oomKills > 0 && status.state !== 'running') {
+    const exitCode = status.state === 'exited' ? status.exitCode : null;
+    const signal = status.state === 'exited' ? status.signal : null;
+    const ended = signal ? `killed by ${signal}` : exitCode !== null ? `exit code ${exitCode}` : 'no exit status';
+    return { state: 'ended', exitCode, signal, reason: 'out_of_memory', detail: outOfMemoryDetail(evidence, ended) };
+  }
   switch (status.state) {
     case 'running':
       return { state: 'running' };

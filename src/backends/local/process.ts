@@ -1,7 +1,8 @@
 // Runs attempts as real processes that outlive the server. One long-lived bash "launcher" (a
 // child of the server, in its own session; its text is launcher-script.ts) forks one subshell per
-// attempt: forking from a small bash is far cheaper than spawning from the server's large Node
-// process (8-40 ms). That subshell is the leader of the attempt's own process group (bash job
+// attempt, which starts the job as the attempt's launch.sh says (cgroups, namespace, account):
+// forking from a small bash is far cheaper than spawning from the server's large Node process
+// (8-40 ms). That subshell is the leader of the attempt's own process group (bash job
 // control); cancel and timeouts signal the whole group. Its exit status is written to `exit` with
 // one write, so a job killed with the server still finishes and its true exit code is read back
 // after a restart, and it reports "exited DIR" on the launcher's output as a wake-up hint; polling
@@ -17,7 +18,7 @@ import { rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { type Account, createAttemptFile, readStateFile } from './attempt-files.js';
-import { HELPERS, launchLine, launcherArgs } from './launcher-script.js';
+import { HELPERS, type LaunchPlan, launchLine, launchPlanText, launcherArgs } from './launcher-script.js';
 
 export interface ProcessHandle {
   dir: string;
@@ -42,6 +43,8 @@ export interface StartOptions {
   env: Record<string, string>;
   /** Run as this account (a root server): the job drops to it with setpriv before its environment exists. */
   runAs?: Account | null;
+  /** How the root part starts the job (cgroups, mount namespace, container); written to launch.sh. */
+  plan: LaunchPlan;
 }
 
 export class ProcessLauncher {
@@ -79,8 +82,9 @@ export class ProcessLauncher {
   async start(options: StartOptions): Promise<ProcessHandle> {
     const isolate = /\btrap\b/.test(`${options.setup ?? ''}\n${options.run ?? ''}`);
     const env = { ...baseEnvironment(), ...options.env, STINT_WORKDIR: options.workdir, STINT_ATTEMPT_DIR: options.dir, ...(isolate && { STINT_ISOLATE_RUN: '1' }) };
-    const line = launchLine(options.dir, options.runAs ?? null);
+    const line = launchLine(options.dir);
     await Promise.all([
+      createAttemptFile(join(options.dir, 'launch.sh'), launchPlanText(options.plan)),
       createAttemptFile(join(options.dir, 'env.sh'), withoutNul(shellExports(env))),
       createAttemptFile(join(options.dir, 'setup.sh'), withoutNul(options.setup ?? '')),
       createAttemptFile(join(options.dir, 'run.sh'), withoutNul(options.run ?? '')),

@@ -4,33 +4,33 @@ umask 077
 __stint_job=$1
 shift
 exec 9>&1
-while IFS=' ' read -r uid gid dir; do
+while IFS= read -r dir; do
   pid=
   {
-    if [ "$uid" = - ]; then
+    (
+      sig=
+      trap 'sig=129' HUP; trap 'sig=130' INT; trap 'sig=143' TERM
+      IFS= read -r -d '' __stint_plan <&6
+      for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        case $fd in 0|1|2|3|4|5|9) ;; *) eval "exec $fd>&-" ;; esac
+      done
+      __stint_procs=() __stint_command=() __stint_job_arg=
+      eval "$__stint_plan"
+      unset __stint_plan
+      exec 8>&2 2>/dev/null
       (
-        readonly __stint_exit="$dir/exit" __stint_dir="$dir"
-        unset uid gid dir pid
-        trap 'code=$?; umask 077; echo "$code" >"$__stint_exit"; echo "exited $__stint_dir" >&9' EXIT
-        umask 022
-        eval "$__stint_job"
-      ) >>"$dir/output.log" 2>&1 </dev/null &
-    else
-      (
-        sig=
-        trap 'sig=129' HUP; trap 'sig=130' INT; trap 'sig=143' TERM
-        for fd in /proc/$BASHPID/fd/*; do
-          fd=${fd##*/}
-          case $fd in 0|1|2|3|4|5|9) ;; *) eval "exec $fd>&-" ;; esac
-        done
-        /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin /usr/bin/setpriv --reuid="$uid" --regid="$gid" --init-groups -- /bin/bash --norc --noprofile -c "umask 022; $__stint_job" 9>&-
-        code=$?
-        echo "${sig:-$code}" >"$dir/exit"
-        echo "exited $dir" >&9
-      ) >>"$dir/output.log" 2>&1 </dev/null &
-    fi
+        for f in "${__stint_procs[@]}"; do echo "$BASHPID" >"$f" || exit 95; done
+        exec "${__stint_command[@]}" ${__stint_job_arg:+"umask 022; $__stint_job"}
+      ) 9>&- 2>&8 8>&-
+      code=$?
+      exec 2>&8 8>&-
+      [ "$code" = 137 ] && sig=
+      echo "${sig:-$code}" >"$dir/exit"
+      echo "exited $dir" >&9
+    ) >>"$dir/output.log" 2>&1 </dev/null &
     pid=$!
-  } 3<"$dir/env.sh" 4<"$dir/setup.sh" 5<"$dir/run.sh"
+  } 3<"$dir/env.sh" 4<"$dir/setup.sh" 5<"$dir/run.sh" 6<"$dir/launch.sh"
   if [ -z "$pid" ]; then
     echo "failed $dir"
     continue
@@ -55,3 +55,6 @@ if [ -n "$STINT_ISOLATE_RUN" ]; then
 else
   eval "$__stint_run"
 fi
+
+# NAMESPACE_SETUP
+while [ "$1" != -- ]; do /usr/bin/mount --bind "$1" "$2" || { echo "stint: cannot bind $1 on $2" >&2; exit 94; }; shift 2; done; shift; exec "$@"

@@ -11,7 +11,9 @@ import os from 'node:os';
 import type { Gpu } from '../../../core/inventory.js';
 import { parseAppleGpus, SYSCTL_MEMSIZE_ARGS, SYSTEM_PROFILER_ARGS } from './apple.js';
 import { parseFakeGpus } from './fake.js';
-import { NVIDIA_SMI_QUERY_ARGS, parseNvidiaSmiCsv } from './nvidia.js';
+import { readFileSync } from 'node:fs';
+import { withDevicePaths } from './device-paths.js';
+import { NVIDIA_SMI_QUERY_ARGS, nvidiaRowToGpu, parseNvidiaSmiRows } from './nvidia.js';
 import { parseRocmSmiJson, ROCM_SMI_ARGS } from './rocm.js';
 
 export type GpuSource = 'fake' | 'nvidia' | 'rocm' | 'apple' | 'none';
@@ -25,6 +27,10 @@ export interface DiscoverGpusOptions {
   run?: CommandRunner;
   /** Defaults to process.platform; the Apple probe runs only on 'darwin'. */
   platform?: NodeJS.Platform;
+  /** `--fake-gpu-devices DIR`: fake GPU N's device node is DIR/nvidiaN. */
+  fakeDevices?: string;
+  /** Reads driver files (/proc/driver/nvidia/...); tests pass captured ones. */
+  read?: (path: string) => string | null;
 }
 
 export interface DiscoveredGpus {
@@ -42,9 +48,20 @@ export const runCommand: CommandRunner = (cmd, args) =>
     });
   });
 
-async function probeNvidia(run: CommandRunner): Promise<Gpu[]> {
+async function probeNvidia(run: CommandRunner, read: (path: string) => string | null): Promise<Gpu[]> {
   const output = await run('nvidia-smi', [...NVIDIA_SMI_QUERY_ARGS]);
-  return output === null ? [] : parseNvidiaSmiCsv(output);
+  if (output === null) return [];
+  const rows = parseNvidiaSmiRows(output);
+  const busIds = new Map(rows.flatMap((r) => (r.pciBusId === undefined ? [] : [[r.index, r.pciBusId] as const])));
+  return withDevicePaths(rows.map(nvidiaRowToGpu).sort((a, b) => a.index - b.index), 'nvidia', { busIds, read });
+}
+
+function readDriverFile(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 async function probeRocm(run: CommandRunner): Promise<Gpu[]> {
@@ -65,11 +82,12 @@ async function probeApple(run: CommandRunner): Promise<Gpu[]> {
  * one GPU; else `{ gpus: [], source: 'none' }`.
  */
 export async function discoverGpus(opts: DiscoverGpusOptions = {}): Promise<DiscoveredGpus> {
-  if (opts.fake !== undefined) return { gpus: parseFakeGpus(opts.fake), source: 'fake' };
+  if (opts.fake !== undefined) return { gpus: withDevicePaths(parseFakeGpus(opts.fake), 'fake', { fakeDir: opts.fakeDevices }), source: 'fake' };
   const run = opts.run ?? runCommand;
+  const read = opts.read ?? readDriverFile;
   const probes: [GpuSource, (run: CommandRunner) => Promise<Gpu[]>][] = [
-    ['nvidia', probeNvidia],
-    ['rocm', probeRocm],
+    ['nvidia', (r) => probeNvidia(r, read)],
+    ['rocm', async (r) => withDevicePaths(await probeRocm(r), 'rocm', {})],
   ];
   if ((opts.platform ?? process.platform) === 'darwin') probes.push(['apple', probeApple]);
   for (const [source, probe] of probes) {
