@@ -28,6 +28,8 @@ export interface ServerConfig {
   jobsDir: string | undefined;
   pollIntervalMs: number;
   maxUploadBytes: number;
+  /** `--max-image-mb`: the largest image archive `stint image import` accepts (default 20 GiB). */
+  maxImageBytes: number;
   owner: string;
   /** PostgreSQL instead of the embedded SQLite (STINT_DATABASE_URL), in schema `databaseSchema`. */
   databaseUrl: string | undefined;
@@ -64,6 +66,8 @@ export interface ServerFlags {
   idlePolicy?: string;
   adminWebhook?: string;
   config?: string;
+  /** `--max-image-mb N`: the image import size cap in MiB. */
+  maxImageMb?: string;
 }
 
 export function stintHome(flag?: string): string {
@@ -84,6 +88,7 @@ export function serverConfig(flags: ServerFlags): Readonly<ServerConfig> {
     jobsDir: flags.jobsDir === undefined ? undefined : resolve(flags.jobsDir),
     pollIntervalMs: 1000,
     maxUploadBytes: 100 * 1024 * 1024,
+    maxImageBytes: (flags.maxImageMb === undefined ? 20 * 1024 : parseInteger('--max-image-mb', flags.maxImageMb, 1, 1024 * 1024)) * 1024 * 1024,
     owner: currentUser(),
     databaseUrl: databaseUrl(flags.databaseUrl ?? (process.env.STINT_DATABASE_URL || undefined)),
     databaseSchema: process.env.STINT_DATABASE_SCHEMA || 'stint',

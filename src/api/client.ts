@@ -36,6 +36,7 @@ import {
   UserCapsSchema,
   UserViewSchema,
 } from './admin-schemas.js';
+import { ImageListSchema, ImageViewSchema } from './image-schemas.js';
 import { DrainResponseSchema, HealthReportSchema, IdlePolicyListSchema, IdlePolicySchema, JobTelemetrySchema, WebhookViewSchema } from './observability-schemas.js';
 
 export interface ListQuery {
@@ -210,6 +211,23 @@ export class StintClient {
     return this.call('DELETE', '/api/v1/me/webhook', WebhookViewSchema);
   }
 
+  /**
+   * Sends an image archive (tar or tar.gz) to the server, which imports it into podman's storage.
+   * A Blob (a file: fs.openAsBlob) is streamed with its Content-Length, so an oversize file is
+   * refused before it is sent; a stream (a directory being tarred) is sent chunked.
+   */
+  importImage(body: Blob | ReadableStream<Uint8Array> | Buffer, options: { name?: string; fileName?: string } = {}) {
+    return this.call('POST', '/api/v1/images', ImageViewSchema, { raw: body, contentType: 'application/octet-stream', query: { name: options.name, fileName: options.fileName } });
+  }
+
+  listImages() {
+    return this.call('GET', '/api/v1/images', ImageListSchema);
+  }
+
+  removeImage(name: string) {
+    return this.call('DELETE', '/api/v1/images', ImageViewSchema, { query: { name } });
+  }
+
   audit(query: { limit?: number; before?: number } = {}) {
     return this.call('GET', '/api/v1/admin/audit', AuditListSchema, { query });
   }
@@ -218,7 +236,7 @@ export class StintClient {
     method: string,
     path: string,
     schema: S,
-    options: { json?: unknown; raw?: Buffer; contentType?: string; query?: Record<string, unknown>; headers?: Record<string, string>; onResponse?: (response: Response) => void } = {},
+    options: { json?: unknown; raw?: Buffer | Blob | ReadableStream<Uint8Array>; contentType?: string; query?: Record<string, unknown>; headers?: Record<string, string>; onResponse?: (response: Response) => void } = {},
   ): Promise<z.infer<S>> {
     const url = new URL(path, this.baseUrl);
     for (const [key, value] of Object.entries(options.query ?? {})) {
@@ -228,7 +246,7 @@ export class StintClient {
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (this.session?.cookie) headers.cookie = this.session.cookie;
     if (this.session && !['GET', 'HEAD', 'OPTIONS'].includes(method)) headers['x-csrf-token'] = this.session.csrfToken;
-    let body: string | Buffer | undefined;
+    let body: string | Buffer | Blob | ReadableStream<Uint8Array> | undefined;
     if (options.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.json);
@@ -238,7 +256,9 @@ export class StintClient {
     }
     let response: Response;
     try {
-      response = await fetch(url, { method, headers, body: body as BodyInit | undefined, credentials: 'same-origin' });
+      // A stream body needs half-duplex (Node's fetch); the answer is read once it is sent.
+      const duplex = body instanceof ReadableStream ? { duplex: 'half' } : {};
+      response = await fetch(url, { method, headers, body: body as BodyInit | undefined, credentials: 'same-origin', ...duplex } as RequestInit);
     } catch (error) {
       throw new StintError('SERVER_UNREACHABLE', `no stint server answers at ${this.baseUrl}; start one with \`stint server\` or set STINT_URL`, { url: this.baseUrl }, { cause: error });
     }

@@ -17,8 +17,9 @@ import { registerAdmin } from './admin.js';
 import { registerDrain } from './drain.js';
 import { registerNotify } from './notify.js';
 import { registerSim } from './sim.js';
+import { registerImage } from './image.js';
 
-const INPUT_ERRORS = new Set(['INVALID_SPEC', 'INVALID_REQUEST', 'UNSUPPORTED_FEATURE', 'UNSATISFIABLE', 'WORKDIR_TOO_LARGE', 'NOT_FOUND', 'QUOTA_EXCEEDED']);
+const INPUT_ERRORS = new Set(['INVALID_SPEC', 'INVALID_REQUEST', 'UNSUPPORTED_FEATURE', 'UNSATISFIABLE', 'WORKDIR_TOO_LARGE', 'NOT_FOUND', 'QUOTA_EXCEEDED', 'IMAGE_NOT_FOUND']);
 
 export function buildProgram(): Command {
   const program = new Command('stint')
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerDrain(program);
   registerNotify(program);
   registerSim(program);
+  registerImage(program);
   return program;
 }
 

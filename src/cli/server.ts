@@ -20,6 +20,7 @@ export function registerServer(program: Command): void {
     .option('--config <file>', 'YAML file declaring the backends (local, slurm); see docs/slurm.md')
     .option('--allow-root-jobs', 'when the server runs as root, run the jobs of users not mapped to a Unix account as root')
     .option('--shared-account-insecure', 'allow several users who may run jobs although their jobs share one Unix account (a non-root server, Slurm through one account): each can read the others\' files, secrets and the admin token')
+    .option('--max-image-mb <mib>', 'largest image archive `stint image import` accepts, in MiB (default 20480: 20 GiB)')
     .option('--jobs-dir <dir>', 'where job directories live (default <home>/jobs, or /var/lib/stint/jobs-HASH when a root server\'s home is closed to other accounts)')
     .option('--metrics-token <token>', 'refused: a token on the command line shows in every local user\'s `ps`; use --metrics-token-file')
     .option('--metrics-token-file <path>', 'require the bearer token in this file (mode 600) on /metrics (default: open, as exporters are; or STINT_METRICS_TOKEN)')
@@ -30,7 +31,7 @@ export function registerServer(program: Command): void {
     .option('--idle-policy <rule>', 'default idle-GPU rule: threshold=5,warn=30m,stop=2h,applies=interactive (the default), or off')
     .option('--admin-webhook <urls>', 'comma-separated webhook URLs for drains and node failures; prefix slack: for Slack-compatible bodies')
     .option('--webhook-allow <entries>', 'where members may point their webhooks: comma-separated hosts, host:port, URL prefixes, addresses or CIDRs, or * for any public host (default: none, only admins set webhooks; or STINT_WEBHOOK_ALLOW)')
-    .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string; allowRootJobs?: boolean; sharedAccountInsecure?: boolean; jobsDir?: string; config?: string } & ObservabilityFlags) => {
+    .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string; allowRootJobs?: boolean; sharedAccountInsecure?: boolean; jobsDir?: string; config?: string; maxImageMb?: string } & ObservabilityFlags) => {
       if (flags.metricsToken !== undefined) {
         throw new StintError('INVALID_REQUEST', '--metrics-token is refused: a token on the command line is visible to every local user in `ps`. Write it to a file only the server\'s account can read and pass --metrics-token-file PATH, or set STINT_METRICS_TOKEN', { field: '--metrics-token', accepted: '--metrics-token-file PATH or STINT_METRICS_TOKEN' });
       }

@@ -16,6 +16,8 @@ export const ERROR_HTTP_STATUS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  /** A task's image_id names an image that is neither imported, local nor pullable (src/containers/images.ts). */
+  IMAGE_NOT_FOUND: 400,
   QUOTA_EXCEEDED: 429,
   /** Too many failed authentications from one address, or too many open streams of one user. */
   RATE_LIMITED: 429,

@@ -41,6 +41,8 @@ export interface SubmissionDeps {
   quotas: () => Promise<QuotaConfig | null>;
   /** Refuses an owner whose jobs may not run here (a root server, no Unix account mapped). */
   checkRunAs: (owner: string) => Promise<unknown>;
+  /** Refuses a task whose image_id names an image that is not imported, local or pullable (400, field resources.image_id). */
+  checkImages?: (specs: readonly TaskSpec[], submitter: Submitter, backend: string | null) => Promise<void>;
   /**
    * Parses the task text for the submitter with that user id (the server's runs in a worker, in turn
    * per submitter: server/task-parsing). parseTaskFile when absent.
@@ -91,6 +93,7 @@ export async function submitTask(deps: SubmissionDeps, request: SubmitRequest, s
   if (!verdict.ok) {
     throw new StintError(verdict.refusal ?? 'UNSUPPORTED_FEATURE', verdict.summary, { problems: verdict.problems });
   }
+  await deps.checkImages?.(specs, submitter, verdict.backend);
   const spec = specs[0]!;
   requireExportedEnv(spec, request);
   await checkQueueCaps(deps, submitter.name, spec.project);

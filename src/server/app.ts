@@ -23,6 +23,7 @@ import { registerUiRoutes } from './routes/ui.js';
 import { Authenticator } from './auth.js';
 import { guardRoutes } from './route-access.js';
 import { registerSessionRoutes } from './routes/session.js';
+import { registerImageRoutes } from './routes/images.js';
 import { VERSION } from '../version.js';
 
 export async function buildApp(res: ServerResources): Promise<FastifyInstance> {
@@ -61,6 +62,7 @@ export async function buildApp(res: ServerResources): Promise<FastifyInstance> {
   registerAdminRoutes(app, res, auth);
   registerLogStreamRoutes(app, res, auth);
   registerSessionRoutes(app, auth);
+  registerImageRoutes(app, res);
   await registerUiRoutes(app);
   return app;
 }

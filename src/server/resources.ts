@@ -6,6 +6,7 @@ import type { Clock } from '../core/clock.js';
 import type { Scheduler, Logger } from '../scheduler/loop.js';
 import type { JobTransitions } from '../scheduler/transitions.js';
 import type { Store } from '../store/types.js';
+import type { ImageRouteDeps } from './routes/images.js';
 
 export interface ServerResources {
   store: Store;
@@ -20,4 +21,6 @@ export interface ServerResources {
   runAs: (owner: string, ownerId?: number | null) => Promise<RunAs | null>;
   /** --shared-account-insecure: admit several job-running users although a backend runs them under one account. */
   sharedAccountInsecure?: boolean;
+  /** Container images (`stint image`, src/containers/images.ts); absent: the image routes answer 422. */
+  images?: ImageRouteDeps;
 }

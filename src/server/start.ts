@@ -28,6 +28,7 @@ import { registerObservabilityRoutes } from './routes/observability.js';
 import { runAsFor } from '../scheduler/run-as.js';
 import { bootstrapSingleUser } from './auth.js';
 import { lockHome } from './home-lock.js';
+import { setUpImages } from '../containers/image-setup.js';
 
 export interface RunningServer {
   url: string;
@@ -99,6 +100,7 @@ async function startLocked(config: ServerConfig, locks: ServerLocks): Promise<Ru
     maxUploadBytes: config.maxUploadBytes,
     runAs,
     sharedAccountInsecure: config.sharedAccountInsecure,
+    images: setUpImages({ home: config.home, store, clock, maxBytes: config.maxImageBytes }),
   };
   if (config.sharedAccountInsecure) logger.warn('started with --shared-account-insecure: users whose jobs share one Unix account can read each other\'s files and secrets');
   const app = await buildApp(resources);

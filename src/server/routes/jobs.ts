@@ -29,6 +29,7 @@ import type { JobFilter, JobRow } from '../../store/types.js';
 import type { ServerResources } from '../resources.js';
 import { jobDetailView, jobView, maskSecrets, redactedJobDetailView } from '../views.js';
 import { TaskParser } from '../task-parsing/task-parser.js';
+import { imageCheck } from '../../containers/image-check.js';
 
 const errors = { 400: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 422: ErrorBodySchema };
 
@@ -42,6 +43,7 @@ export function submissionDeps(res: ServerResources): SubmissionDeps {
     wake: () => res.scheduler.wake(),
     enqueued: (job) => res.scheduler.enqueued(job),
     checkRunAs: (owner) => res.runAs(owner),
+    checkImages: res.images ? imageCheck(res, res.images.service) : undefined,
     quotas: () => res.scheduler.quotas.current(),
   };
 }

@@ -1,0 +1,31 @@
+// Builds what the image routes and the submit-time check need from the server's configuration:
+// the image service over the store's images, podman detected on first use (a server that never
+// touches images never runs podman), and the directory uploads are streamed to. Must hold: the
+// upload directory is inside the server's home (0700, made by the route), never a shared /tmp.
+
+import { join } from 'node:path';
+import type { Clock } from '../core/clock.js';
+import type { Store } from '../store/types.js';
+import { ImageService } from './images.js';
+import { Podman } from './podman.js';
+
+export interface ImageSetupOptions {
+  home: string;
+  store: Store;
+  clock: Clock;
+  maxBytes: number;
+  /** Default: Podman.detect with stint's home (the same podman the container engine uses). */
+  podman?: () => Promise<Podman | { unavailable: string }>;
+}
+
+export function setUpImages(options: ImageSetupOptions): { service: ImageService; uploadDir: string; maxBytes: number } {
+  const uploadDir = join(options.home, 'image-uploads');
+  const service = new ImageService({
+    store: options.store.images,
+    podman: options.podman ?? (() => Podman.detect({ home: options.home })),
+    clock: options.clock,
+    isAdmin: async (id) => (await options.store.users.getUserById(id))?.role === 'admin',
+    tempDir: uploadDir,
+  });
+  return { service, uploadDir, maxBytes: options.maxBytes };
+}

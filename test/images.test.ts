@@ -1,0 +1,184 @@
+// Container images against a real server and the real podman of this machine: import of a rootfs
+// tarball, a docker archive and an OCI layout directory (made with podman save), the listing with
+// digests and a reconciliation with podman's storage, the ownership rules (another member's rm,
+// a viewer's import), refusals (garbage, an oversize upload, a missing stint: image at submit, an
+// unreachable docker: ref at submit), and that an archive's own tags never move a local name.
+
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StintClient } from '../src/api/client.js';
+import { sendDirectory } from '../src/cli/image.js';
+import { serverConfig } from '../src/config.js';
+import { StintError } from '../src/core/errors.js';
+import { startServer, type RunningServer } from '../src/server/start.js';
+import { tempHome } from './helpers/server.js';
+
+const RUN = randomBytes(3).toString('hex');
+const work = mkdtempSync(join(tmpdir(), 'stint-images-'));
+const podman = (...args: string[]) => execFileSync('podman', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+const idOf = (ref: string) => podman('image', 'inspect', '--format', '{{.Id}}', ref);
+let server: RunningServer;
+let admin: StintClient;
+let alice: StintClient;
+let bob: StintClient;
+let viewer: StintClient;
+const made: string[] = [];
+
+/** A busybox-static root filesystem tarball; `extra` makes its content (and digest) differ. */
+function rootfsTar(label: string, extra: string): string {
+  const root = join(work, `rootfs-${label}`);
+  mkdirSync(join(root, 'bin'), { recursive: true });
+  copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
+  symlinkSync('busybox', join(root, 'bin', 'sh'));
+  writeFileSync(join(root, 'label'), extra);
+  const file = join(work, `${label}.tar`);
+  execFileSync('tar', ['-C', root, '-cf', file, '.']);
+  return file;
+}
+
+async function refusal(promise: Promise<unknown>): Promise<StintError> {
+  const error = await promise.then(() => null, (e: unknown) => e);
+  expect(error).toBeInstanceOf(StintError);
+  return error as StintError;
+}
+
+const task = (image: string) => `name: img\nresources:\n  image_id: ${image}\nrun: echo hi\n`;
+
+beforeAll(async () => {
+  const home = await tempHome();
+  server = await startServer(serverConfig({ allowRootJobs: true, home, port: '0', gpus: 'A100:2', maxImageMb: '16' }));
+  admin = new StintClient(server.url, readFileSync(join(home, 'token'), 'utf8').trim());
+  const add = async (name: string, role: 'member' | 'viewer') => new StintClient(server.url, (await admin.addUser(name, role)).token);
+  alice = await add('alice', 'member');
+  bob = await add('bob', 'member');
+  viewer = await add('vera', 'viewer');
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+  for (const ref of made) execFileSync('podman', ['rmi', '--force', ref], { stdio: 'ignore' });
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('stint image import', () => {
+  it('imports a rootfs tarball under --name, lists it with its digest, and resolves stint:<name>', async () => {
+    const file = rootfsTar('plain', `plain ${RUN}`);
+    const name = `h5t-${RUN}/plain`;
+    made.push(`localhost/stint/${name}:latest`);
+    const image = await alice.importImage(readFileSync(file), { name });
+    expect(image).toMatchObject({ name: `${name}:latest`, owner: 'alice', source: 'rootfs', present: true });
+    expect(image.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const { images } = await bob.listImages();
+    expect(images.find((i) => i.name === `${name}:latest`)).toMatchObject({ digest: image.digest, owner: 'alice', present: true });
+    expect(podman('image', 'inspect', '--format', '{{.Id}}', `localhost/stint/${name}:latest`)).toBe(image.imageId.replace(/^sha256:/, ''));
+  });
+
+  it('imports a gzipped rootfs named after its file', async () => {
+    const file = rootfsTar(`gz-${RUN}`, 'gz');
+    execFileSync('gzip', ['-k', file]);
+    made.push(`localhost/stint/gz-${RUN}:latest`);
+    const image = await alice.importImage(readFileSync(`${file}.gz`), { fileName: `gz-${RUN}.tar.gz` });
+    expect(image).toMatchObject({ name: `gz-${RUN}:latest`, source: 'rootfs' });
+  });
+
+  it('imports a docker archive by its own tag, and leaves a local image of that tag as it was', async () => {
+    const victim = `docker.io/library/h5victim-${RUN}:1`;
+    made.push(victim, `localhost/stint/h5victim-${RUN}:1`);
+    podman('import', rootfsTar('victim', `victim ${RUN}`), victim);
+    const before = idOf(victim);
+    // Another image carrying the same tag, saved as a docker archive.
+    const other = `localhost/h5other-${RUN}:1`;
+    made.push(other);
+    podman('import', rootfsTar('other', `other ${RUN}`), other);
+    podman('tag', other, `localhost/h5carrier-${RUN}:1`);
+    made.push(`localhost/h5carrier-${RUN}:1`);
+    const archive = join(work, 'docker.tar');
+    podman('tag', other, victim);
+    podman('save', '--format', 'docker-archive', '-o', archive, victim);
+    podman('tag', before, victim); // the victim tag back where it was before the archive is loaded
+    expect(idOf(victim)).toBe(before);
+    const image = await bob.importImage(readFileSync(archive), { fileName: 'docker.tar' });
+    expect(image).toMatchObject({ name: `h5victim-${RUN}:1`, owner: 'bob', source: 'docker-archive', present: true });
+    expect(image.imageId).toBe(`sha256:${idOf(other)}`);
+    expect(idOf(victim)).toBe(before);
+  });
+
+  it('imports an OCI layout directory (podman save --format oci-dir) streamed as a tar', async () => {
+    const source = `localhost/h5oci-${RUN}:1`;
+    made.push(source, `localhost/stint/oci-${RUN}:1`);
+    podman('import', rootfsTar('oci', `oci ${RUN}`), source);
+    const dir = join(work, 'layout');
+    podman('save', '--format', 'oci-dir', '-o', dir, source);
+    const image = await sendDirectory(dir, (body) => alice.importImage(body, { name: `oci-${RUN}:1`, fileName: 'layout' }));
+    expect(image).toMatchObject({ name: `oci-${RUN}:1`, source: 'oci-archive', present: true });
+    expect(image.imageId).toBe(`sha256:${idOf(source)}`);
+  });
+
+  it('refuses a garbage file with the reason and what is accepted', async () => {
+    const error = await refusal(alice.importImage(randomBytes(4096), { fileName: 'junk.bin' }));
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.message).toMatch(/not a readable tar archive/);
+    expect(error.message).toMatch(/accepted: an OCI layout/);
+  });
+
+  it('refuses an invalid --name naming the field and the rule', async () => {
+    const error = await refusal(alice.importImage(readFileSync(rootfsTar('badname', 'x')), { name: 'Bad Name!' }));
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.details).toMatchObject({ field: 'name', value: 'Bad Name!' });
+  });
+
+  it('refuses an upload over the server limit with 413 naming the limit', async () => {
+    const error = await refusal(alice.importImage(Buffer.alloc(17 * 1024 * 1024), { fileName: 'big.tar' }));
+    expect(error.code).toBe('BODY_TOO_LARGE');
+    expect(error.message).toMatch(/limit of 16\.0 MiB/);
+  });
+
+  it('refuses a viewer before reading the body', async () => {
+    const error = await refusal(viewer.importImage(Buffer.from('x'), { fileName: 'x.tar' }));
+    expect(error.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('ownership', () => {
+  it('lets only the importer or an admin replace or remove a name', async () => {
+    const name = `owned-${RUN}`;
+    made.push(`localhost/stint/${name}:latest`);
+    await alice.importImage(readFileSync(rootfsTar('owned', 'owned')), { name });
+    const replace = await refusal(bob.importImage(readFileSync(rootfsTar('owned2', 'owned2')), { name }));
+    expect(replace.code).toBe('FORBIDDEN');
+    expect(replace.details.rule).toBe('images.owner-or-admin');
+    const remove = await refusal(bob.removeImage(name));
+    expect(remove.code).toBe('FORBIDDEN');
+    expect(remove.message).toMatch(/belongs to alice/);
+    await admin.removeImage(name);
+    expect((await alice.listImages()).images.some((i) => i.name === `${name}:latest`)).toBe(false);
+    expect(() => idOf(`localhost/stint/${name}:latest`)).toThrow();
+  });
+
+  it('shows an image removed behind stint\'s back as missing', async () => {
+    const name = `gone-${RUN}`;
+    await alice.importImage(readFileSync(rootfsTar('gone', `gone ${RUN}`)), { name });
+    podman('rmi', `localhost/stint/${name}:latest`);
+    const listed = (await alice.listImages()).images.find((i) => i.name === `${name}:latest`);
+    expect(listed?.present).toBe(false);
+  });
+});
+
+describe('submit-time check', () => {
+  it('refuses stint:missing at submit with 400 naming resources.image_id', async () => {
+    const error = await refusal(alice.submit({ task: task(`stint:missing-${RUN}`) }));
+    expect(error.code).toBe('IMAGE_NOT_FOUND');
+    expect(error.details.field).toBe('resources.image_id');
+    expect(error.message).toMatch(/stint image import/);
+  });
+
+  it('refuses a docker: ref that is neither local nor pullable (no registry here), at once', async () => {
+    const error = await refusal(alice.submit({ task: task(`docker:h5-not-here-${RUN}:1`) }));
+    expect(error.code).toBe('IMAGE_NOT_FOUND');
+    expect(error.message).toMatch(new RegExp(`docker.io/library/h5-not-here-${RUN}:1 .*is not on this machine and no registry`));
+  });
+});
