@@ -15,7 +15,11 @@
 // out by job-files.ts (the server's folders, the job's 0700 ones, logs read back only if they are the job's own
 // regular file). Secrets never lie on the shared filesystem (translate.ts): there is no env file to
 // remove when the attempt ends; Slurm drops the job's environment with the job. In SSH mode, or on
-// a non-root server, every job runs as the one account (identity.perUser false, with the reason).
+// a non-root server, every job runs as the one account (identity.perUser false, with the reason),
+// unless `submitAs: sudo` (a root server, SSH): then every command of an attempt (writing its
+// files, sbatch, scancel, reading its log) runs as the owner's account on the login node through
+// `sudo -n -u`, the job's folder is made by that account (or must already be its own), and the
+// job id is checked by the owner's name in Slurm's own listing.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -74,7 +78,11 @@ interface SlurmHandle {
   base: number | null;
   /** The account whose files the attempt's log must be (local mode). */
   uid: number | null;
+  /** The login node's account the attempt was submitted as through sudo (SSH mode). */
+  user: string | null;
 }
+
+const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/i;
 
 const SERVER_UID = process.getuid?.() ?? 0;
 
@@ -96,9 +104,13 @@ export class SlurmBackend implements Backend {
     readonly client: SlurmClient,
   ) {
     this.name = config.name;
-    this.identity = client.remote
-      ? { perUser: false, why: `backend ${config.name} reaches Slurm over SSH as the one account ${config.ssh?.user ?? '(the SSH default)'}, so every user's job runs as that account (per-user SSH accounts are not supported yet)` }
-      : SERVER_UID !== 0
+    this.identity = client.remote && config.submitAs === 'sudo' && SERVER_UID === 0
+      ? { perUser: true }
+      : client.remote && config.submitAs === 'sudo'
+        ? { perUser: false, why: `backend ${config.name} may submit through sudo, but the server is not root, and only a root server maps stint users to Unix accounts; every job runs as the SSH account ${config.ssh?.user ?? '(the SSH default)'}` }
+        : client.remote
+          ? { perUser: false, why: `backend ${config.name} reaches Slurm over SSH as the one account ${config.ssh?.user ?? '(the SSH default)'}, so every user's job runs as that account (set submitAs: sudo when that account may sudo -n -u each user on the login node)` }
+          : SERVER_UID !== 0
         ? { perUser: false, why: `the server is not root, so backend ${config.name} can only submit Slurm jobs as the server's own account; run the server as root to submit each job as its owner's account` }
         : { perUser: true };
   }
@@ -163,7 +175,8 @@ export class SlurmBackend implements Backend {
     if (this.client.remote) {
       const files: FileToWrite[] = [...built.files];
       if (request.workdirArchive) files.push(await this.remoteWorkdir(request.workdirArchive, jobDir));
-      await this.client.writeFiles(files);
+      if (as) await this.sharedJobsFolder();
+      await this.client.writeFiles(files, as ? { user: as.user, ownDir: jobDir } : undefined);
     } else {
       await prepareAttemptFolder({ workdir: this.workdir, jobDir, attemptDir: built.attemptDir, owner: as, files: built.files, workdirArchive: request.workdirArchive });
     }
@@ -174,6 +187,7 @@ export class SlurmBackend implements Backend {
     this.notify();
     const handle: Record<string, unknown> = { slurmJobId, base: request.attempt };
     if (!this.client.remote) handle.uid = as?.uid ?? SERVER_UID;
+    else if (as) handle.user = as.user;
     return { handle, logPath: `${built.attemptDir}/output.log` };
   }
 
@@ -186,7 +200,9 @@ export class SlurmBackend implements Backend {
    */
   private async submittedJob(request: LaunchRequest, as: SubmitAs, printed: number, script: string): Promise<number> {
     const name = slurmJobName(request.jobId, request.attempt, request.name);
-    const ours = (job: ScontrolJob): boolean => job.uid === as.uid && job.record.name === name &&
+    // Over SSH the login node's uid of the name may differ from this machine's: the name decides there.
+    const remote = this.client.remote;
+    const ours = (job: ScontrolJob): boolean => (remote ? job.user === as.user : job.uid === as.uid) && job.record.name === name &&
       job.record.workDir === this.jobDir(request.jobId) && job.command === script;
     if (Number.isInteger(printed) && printed > 0) {
       const r = await this.client.run('scontrol', ['show', 'job', String(printed), '-o']);
@@ -196,7 +212,7 @@ export class SlurmBackend implements Backend {
     const what = `stint-${request.jobId}.${request.attempt} (as ${as.user})`;
     if (found.length === 1) return found[0]!;
     if (found.length === 0) throw new StintError('BACKEND_ERROR', `sbatch for ${what} printed ${printed}, which is not its job, and Slurm holds no job of ${as.user} for it`, { printed });
-    await this.client.run('scancel', [`--user=${as.uid}`, ...found.map(String)]);
+    await this.client.run('scancel', [`--user=${remote ? as.user : as.uid}`, ...found.map(String)], undefined, remote ? as.user : undefined);
     throw new StintError('BACKEND_ERROR', `Slurm holds ${found.length} jobs of ${as.user} for ${what} (${found.join(', ')}); all were cancelled`, { found });
   }
 
@@ -234,19 +250,21 @@ export class SlurmBackend implements Backend {
   }
 
   async signal(attempt: AttemptRef, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
-    const { slurmJobId: id, uid } = handleOf(attempt);
+    const { slurmJobId: id, uid, user: owner } = handleOf(attempt);
     if (id === null) return;
     // A second guard: with the owner's uid, Slurm touches the job only if it is that account's (handles saved without one, and SSH's, go without).
-    const user = uid !== null ? [`--user=${uid}`] : [];
+    // Over SSH with sudo the owner's own account sends it (the SSH account need not be Slurm's operator).
+    const user = uid !== null ? [`--user=${uid}`] : owner !== null ? [`--user=${owner}`] : [];
+    const as = owner ?? undefined;
     if (signal === 'SIGKILL') {
       // Every process of every step and the batch shell: the job ends FAILED 0:9 (or CANCELLED if pending).
-      await this.client.run('scancel', [...user, '--signal=KILL', '--full', String(id)]);
+      await this.client.run('scancel', [...user, '--signal=KILL', '--full', String(id)], undefined, as);
     } else {
       // A queued job has no processes to signal (scancel --signal would do nothing): cancel it.
       const state = (await this.client.run('squeue', ['-h', ...user, '-j', String(id), '-o', '%T'])).stdout.trim();
-      if (QUEUED_STATES.has(state)) await this.client.run('scancel', [...user, String(id)]);
+      if (QUEUED_STATES.has(state)) await this.client.run('scancel', [...user, String(id)], undefined, as);
       // TERM to the tasks of the running steps; the batch shell waits for their exit status.
-      else await this.client.run('scancel', [...user, '--signal=TERM', String(id)]);
+      else await this.client.run('scancel', [...user, '--signal=TERM', String(id)], undefined, as);
     }
     this.notify();
   }
@@ -254,7 +272,7 @@ export class SlurmBackend implements Backend {
   async readLog(attempt: AttemptRef, offset: number, limit: number): Promise<LogChunk> {
     const handle = handleOf(attempt);
     const path = attemptLogPath(this.jobDir(attempt.jobId), handle.base ?? attempt.attempt, attempt.attempt);
-    if (this.client.remote) return this.client.readRange(path, offset, limit);
+    if (this.client.remote) return this.client.readRange(path, offset, limit, handle.user ?? undefined);
     return readOwnedLog(path, handle.uid ?? SERVER_UID, offset, limit);
   }
 
@@ -271,6 +289,15 @@ export class SlurmBackend implements Backend {
     const r = await this.client.run('scontrol', ['-d', 'show', 'job', '-o']);
     if (r.code === 0 || /no jobs in the system/i.test(r.stdout + r.stderr)) return r.stdout;
     throw new StintError('BACKEND_ERROR', `scontrol show job failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`, { command: 'scontrol' });
+  }
+
+  private jobsFolderReady = false;
+
+  /** `<workdir>/jobs` as every account's (sticky, like /tmp), made once by the SSH account, for submitAs: sudo. */
+  private async sharedJobsFolder(): Promise<void> {
+    if (this.jobsFolderReady) return;
+    await this.client.check('bash', ['-c', 'mkdir -p "$1" && { [ "$(stat -c %a "$1")" = 1777 ] || chmod 1777 "$1"; }', 'jobs-folder', `${this.workdir}/jobs`]);
+    this.jobsFolderReady = true;
   }
 
   private get workdir(): string {
@@ -323,13 +350,16 @@ export class SlurmBackend implements Backend {
 
 function handleOf(ref: AttemptRef): SlurmHandle {
   const int = (value: unknown): number | null => (typeof value === 'number' && Number.isInteger(value) ? value : null);
-  return { slurmJobId: int(ref.handle.slurmJobId), base: int(ref.handle.base), uid: int(ref.handle.uid) };
+  const name = typeof ref.handle.user === 'string' && USER_NAME.test(ref.handle.user) ? ref.handle.user : null;
+  return { slurmJobId: int(ref.handle.slurmJobId), base: int(ref.handle.base), uid: int(ref.handle.uid), user: name };
 }
 
 export interface ScontrolJob {
   record: SlurmJobRecord;
   /** The number in `UserId=name(uid)`; null when the line has none. */
   uid: number | null;
+  /** The name in `UserId=name(uid)`; null when the line has none. */
+  user: string | null;
   /** The batch script (`Command=`); null when the line has none. */
   command: string | null;
 }
@@ -340,10 +370,10 @@ export function scontrolJobs(text: string): ScontrolJob[] {
   for (const line of text.split('\n')) {
     const [record] = parseScontrolJobs(line);
     if (!record) continue;
-    const uid = / UserId=[^ ]*\((\d+)\)(?= |$)/.exec(line);
+    const uid = / UserId=([^ ]*)\((\d+)\)(?= |$)/.exec(line);
     // A value ends where the next ` Key=` starts (as in records.ts).
     const command = / Command=(.*?)(?= [A-Za-z][A-Za-z0-9_/:]*=|\s*$)/.exec(line);
-    jobs.push({ record, uid: uid ? Number(uid[1]) : null, command: command ? command[1]! : null });
+    jobs.push({ record, uid: uid ? Number(uid[2]) : null, user: uid ? uid[1]! : null, command: command ? command[1]! : null });
   }
   return jobs;
 }

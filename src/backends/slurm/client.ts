@@ -13,6 +13,8 @@
 // backend's `slurmConf` key says otherwise (the key wins); a submission under an account gets that
 // account's login environment (HOME, USER, SHELL, PATH of login.defs), never the server's PATH,
 // and sbatch --export=ALL hands it to the job.
+// Over SSH with `submitAs: sudo`, a command may run as another account of the login node through
+// `sudo -n -u <user> -H --` (never a password prompt); its words are quoted like every other.
 
 import { execFile, spawn } from 'node:child_process';
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
@@ -93,16 +95,16 @@ export class SlurmClient {
     return this.options.ssh !== undefined;
   }
 
-  /** Runs `command args...` (locally without a shell, or over ssh with every word quoted). */
-  async run(command: string, args: readonly string[], stdin?: string | Buffer): Promise<CommandResult> {
+  /** Runs `command args...` (locally without a shell, or over ssh with every word quoted; `sudoUser`: as that account, ssh only). */
+  async run(command: string, args: readonly string[], stdin?: string | Buffer, sudoUser?: string): Promise<CommandResult> {
     this.commandsRun++;
-    const [file, argv] = this.commandLine(command, args);
+    const [file, argv] = this.commandLine(command, args, sudoUser);
     return runProcess(file, argv, { stdin, timeoutMs: this.options.timeoutSeconds * 1000, env: this.env() });
   }
 
   /** Like `run`, but a non-zero exit becomes a BACKEND_ERROR naming the command and its stderr. */
-  async check(command: string, args: readonly string[], stdin?: string | Buffer): Promise<string> {
-    const result = await this.run(command, args, stdin);
+  async check(command: string, args: readonly string[], stdin?: string | Buffer, sudoUser?: string): Promise<string> {
+    const result = await this.run(command, args, stdin, sudoUser);
     if (result.code !== 0) {
       throw new StintError('BACKEND_ERROR', `${command} failed (exit ${result.code}): ${result.stderr.trim().slice(0, 500)}`, {
         command, code: result.code, stderr: result.stderr.slice(0, 2000),
@@ -119,7 +121,8 @@ export class SlurmClient {
   async submit(scriptPath: string, environment: string, as: SubmitAs | null, cwd: string): Promise<string> {
     const args = ['-c', SUBMIT_SCRIPT, 'stint-submit', scriptPath];
     if (!as) return this.check(BASH, args, environment);
-    if (this.remote) throw new StintError('INTERNAL', 'a submission over SSH runs as the SSH account, never as another one', {});
+    // Over SSH (submitAs: sudo): sudo's env_reset gives the account's HOME, USER, SHELL and secure_path.
+    if (this.remote) return this.check(BASH, args, environment, as.user);
     this.commandsRun++;
     const env: NodeJS.ProcessEnv = { ...serverVariables(SUBMIT_ENV), ...loginEnvironment(as), ...serverVariables(SLURM_SERVER_ENV), ...this.options.env };
     const argv = [`--reuid=${as.uid}`, `--regid=${as.gid}`, '--init-groups', '--', BASH, ...args];
@@ -132,8 +135,12 @@ export class SlurmClient {
     return result.stdout;
   }
 
-  /** Writes files (creating their folders); over ssh all of them in one command, contents on stdin. */
-  async writeFiles(files: readonly FileToWrite[]): Promise<void> {
+  /**
+   * Writes files (creating their folders); over ssh all of them in one command, contents on stdin.
+   * `as` (ssh only): written by that account, and `ownDir` must then be made fresh by it (0700) or
+   * already be its own real folder, so no other account can have planted it.
+   */
+  async writeFiles(files: readonly FileToWrite[], as?: { user: string; ownDir: string }): Promise<void> {
     if (!this.remote) {
       for (const f of files) {
         await mkdir(dirname(f.path), { recursive: true });
@@ -146,23 +153,27 @@ export class SlurmClient {
     }
     // A script on stdin: each file's bytes as base64 in a quoted heredoc (no expansion happens in it).
     const lines = ['set -e', 'umask 077'];
+    if (as) {
+      const d = shellQuote(as.ownDir);
+      lines.push(`if [ -e ${d} ] || [ -L ${d} ]; then [ -d ${d} ] && [ ! -L ${d} ] && [ -O ${d} ] || { echo "stint: ${as.ownDir.replace(/[^A-Za-z0-9._/+-]/g, '')} exists and is not $(id -un)'s own folder" >&2; exit 3; }; else mkdir -m 700 ${d}; fi`);
+    }
     for (const f of files) {
       const q = shellQuote(f.path);
       const data = Buffer.from(f.content).toString('base64').replace(/(.{76})/g, '$1\n');
       lines.push(`mkdir -p ${shellQuote(dirname(f.path))}`, `base64 -d > ${q}.tmp <<'STINT_EOF'`, data, 'STINT_EOF',
         `chmod ${f.mode.toString(8)} ${q}.tmp`, `mv -f ${q}.tmp ${q}`);
     }
-    await this.check('bash', ['-s'], lines.join('\n') + '\n');
+    await this.check('bash', ['-s'], lines.join('\n') + '\n', as?.user);
   }
 
   /** Reads a byte range of a file (negative offset: from the end), locally or with tail/head over ssh. */
-  async readRange(path: string, offset: number, limit: number): Promise<LogChunk> {
+  async readRange(path: string, offset: number, limit: number, sudoUser?: string): Promise<LogChunk> {
     if (!this.remote) return readLogFile(path, offset, limit);
     // One command: the size, then the bytes. `tail -c +N` starts at byte N (1-based).
     const script = 'f=$1; o=$2; n=$3; [ -f "$f" ] || { echo -1; exit 0; }; s=$(stat -c %s "$f"); echo "$s";' +
       ' if [ "$o" -lt 0 ]; then o=$((s + o)); [ "$o" -lt 0 ] && o=0; fi; [ "$o" -gt "$s" ] && o=$s;' +
       ' echo "$o"; tail -c +$((o + 1)) "$f" | head -c "$n"';
-    const out = await this.runBuffer('bash', ['-c', script, 'read-range', path, String(Math.trunc(offset)), String(Math.max(0, Math.trunc(limit)))]);
+    const out = await this.runBuffer('bash', ['-c', script, 'read-range', path, String(Math.trunc(offset)), String(Math.max(0, Math.trunc(limit)))], sudoUser);
     const first = out.indexOf(10);
     const size = Number(out.subarray(0, first).toString());
     if (size < 0) return { text: '', offset, nextOffset: offset, size: 0 };
@@ -172,9 +183,9 @@ export class SlurmClient {
     return { text: bytes.toString('utf8'), offset: start, nextOffset: start + bytes.length, size };
   }
 
-  private async runBuffer(command: string, args: readonly string[]): Promise<Buffer> {
+  private async runBuffer(command: string, args: readonly string[], sudoUser?: string): Promise<Buffer> {
     this.commandsRun++;
-    const [file, argv] = this.commandLine(command, args);
+    const [file, argv] = this.commandLine(command, args, sudoUser);
     return new Promise((resolve, reject) => {
       execFile(file, argv, { encoding: 'buffer', maxBuffer: 64 << 20, timeout: this.options.timeoutSeconds * 1000, env: this.env() }, (error, stdout) => {
         if (error) reject(new StintError('BACKEND_ERROR', `${command} failed: ${error.message}`, { command }, { cause: error }));
@@ -183,9 +194,11 @@ export class SlurmClient {
     });
   }
 
-  private commandLine(command: string, args: readonly string[]): [string, string[]] {
+  private commandLine(command: string, args: readonly string[], sudoUser?: string): [string, string[]] {
     const ssh = this.options.ssh;
+    if (sudoUser !== undefined && !ssh) throw new StintError('INTERNAL', 'sudo is used only over SSH; locally a submission drops with setpriv', {});
     if (!ssh) return [command, [...args]];
+    if (sudoUser !== undefined && !/^[a-z_][a-z0-9_.-]{0,31}$/i.test(sudoUser)) throw new StintError('INVALID_REQUEST', `${JSON.stringify(sudoUser)} is not a user name sudo -u is given`, { user: sudoUser });
     const target = ssh.user ? `${ssh.user}@${ssh.host}` : ssh.host;
     const sshArgs = ['-o', 'BatchMode=yes', '-o', `ConnectTimeout=${Math.max(1, Math.min(this.options.timeoutSeconds, 30))}`,
       // One TCP connection and login for every command (a poll every second would otherwise log in every second).
@@ -194,7 +207,8 @@ export class SlurmClient {
     if (ssh.port !== undefined) sshArgs.push('-p', String(ssh.port));
     if (ssh.key !== undefined) sshArgs.push('-i', ssh.key);
     // ssh joins its arguments with spaces and hands them to the remote shell: quote every word.
-    const remote = [command, ...args].map(shellQuote).join(' ');
+    const sudo = sudoUser !== undefined ? ['sudo', '-n', '-u', sudoUser, '-H', '--'] : [];
+    const remote = [...sudo, command, ...args].map(shellQuote).join(' ');
     return ['ssh', [...sshArgs, '--', target, remote]];
   }
 

@@ -23,6 +23,12 @@ export const SlurmConfigSchema = z.object({
     /** Extra ssh -o options, e.g. UserKnownHostsFile=/path. */
     options: z.array(z.string().regex(/^[A-Za-z]+=\S+$/, 'must be Option=value')).optional(),
   }).strict().optional(),
+  /**
+   * Over SSH: `service` submits every job as the SSH account; `sudo` (a root server) submits each
+   * job as its owner's account on the login node with `sudo -n -u <user>`, which that account must
+   * be allowed without a password (sudoers: `<ssh user> ALL=(<users>) NOPASSWD: ALL`).
+   */
+  submitAs: z.enum(['service', 'sudo']).default('service'),
   account: word.optional(),
   qos: word.optional(),
   /** Per stint project: the Slurm account, QOS and partition its jobs are submitted with. */
