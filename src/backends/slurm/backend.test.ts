@@ -1,6 +1,6 @@
 // The owner and script the backend reads from `scontrol show job -o` to check a submission's job id.
 import { describe, expect, it } from 'vitest';
-import { scontrolJobs } from './backend.js';
+import { createSlurmBackend, scontrolJobs } from './backend.js';
 
 const line = (id: number, user: string, command: string) =>
   `JobId=${id} JobName=stint-7.1-x UserId=${user} GroupId=g(5) JobState=RUNNING Reason=None ExitCode=0:0 NodeList=n1 ` +
@@ -18,5 +18,23 @@ describe('scontrolJobs', () => {
   it('gives no uid to a UserId without one, and skips what is not a job line', () => {
     const jobs = scontrolJobs(`slurm_load_jobs error: Invalid job id specified\n${line(14, 'alice', '/s')}`);
     expect(jobs.map((j) => [j.record.jobId, j.uid, j.command])).toEqual([[14, null, '/s']]);
+  });
+});
+
+describe('what the backend declares from its configuration', () => {
+  it('refuses image_id only when the cluster runs no containers, saying why', async () => {
+    const none = await createSlurmBackend({ name: 'hpc', workdir: '/w', containers: 'none' });
+    expect(none.unsupported.image).toMatch(/^backend hpc runs no containers: set by the backend's containers: none/);
+    const oci = await createSlurmBackend({ name: 'hpc', workdir: '/w', containers: 'oci' });
+    expect(oci.unsupported.image).toBeUndefined();
+    expect(oci.containers.mode).toBe('oci');
+  });
+
+  it('over SSH: one service account unless submitAs: sudo on a root server', async () => {
+    const ssh = { host: 'login', user: 'svc' };
+    const service = await createSlurmBackend({ name: 'hpc', workdir: '/w', containers: 'none', ssh });
+    expect(service.identity).toMatchObject({ perUser: false, why: expect.stringContaining('set submitAs: sudo') });
+    const sudo = await createSlurmBackend({ name: 'hpc', workdir: '/w', containers: 'none', ssh, submitAs: 'sudo' });
+    expect(sudo.identity).toEqual(process.getuid?.() === 0 ? { perUser: true } : { perUser: false, why: expect.stringContaining('the server is not root') });
   });
 });

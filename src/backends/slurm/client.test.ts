@@ -43,3 +43,22 @@ describe('SlurmClient (local)', () => {
     expect((await client.readRange(join(dir, 'log'), -7, 100)).text).toBe('second\n');
   });
 });
+
+describe('SlurmClient environment', () => {
+  it("passes the server's SLURM_CONF to Slurm's commands; the backend's slurmConf key wins", async () => {
+    process.env.SLURM_CONF = '/from/the/server/slurm.conf';
+    try {
+      const fromServer = await new SlurmClient({ timeoutSeconds: 10 }).run('bash', ['-c', 'echo "$SLURM_CONF"']);
+      const fromKey = await new SlurmClient({ timeoutSeconds: 10, env: { SLURM_CONF: '/from/the/key.conf' } }).run('bash', ['-c', 'echo "$SLURM_CONF"']);
+      expect([fromServer.stdout, fromKey.stdout]).toEqual(['/from/the/server/slurm.conf\n', '/from/the/key.conf\n']);
+    } finally {
+      delete process.env.SLURM_CONF;
+    }
+  });
+
+  it('uses sudo only over SSH, and only with a user name', async () => {
+    await expect(new SlurmClient({ timeoutSeconds: 10 }).run('true', [], undefined, 'alice')).rejects.toThrow(/sudo is used only over SSH/);
+    const ssh = new SlurmClient({ timeoutSeconds: 10, ssh: { host: '127.0.0.1', port: 1 } });
+    await expect(ssh.run('true', [], undefined, '-s')).rejects.toThrow(/"-s" is not a user name/);
+  });
+});
