@@ -38,6 +38,16 @@ export interface ServerConfig {
   observability: ObservabilityConfig;
   /** `--config FILE`: the backends to run (src/server/config-file.ts); absent = one local backend. */
   configFile: string | undefined;
+  /** How local backends confine jobs; the shape of those LocalBackendOptions (spread into them). */
+  sandbox: LocalSandboxConfig;
+}
+
+/** `--fake-gpu-devices`, `--default-memory-per-gpu`, `--pids-limit`, `--no-confine`. */
+export interface LocalSandboxConfig {
+  fakeGpuDevices?: string;
+  defaultMemoryPerGpuBytes?: number;
+  pidsLimit?: number;
+  confine?: boolean;
 }
 
 export interface ServerFlags {
@@ -66,6 +76,14 @@ export interface ServerFlags {
   idlePolicy?: string;
   adminWebhook?: string;
   config?: string;
+  /** `--fake-gpu-devices DIR`: fake GPU N's device node is DIR/nvidiaN. */
+  fakeGpuDevices?: string;
+  /** `--default-memory-per-gpu SIZE`: memory limit per GPU of a task that states no `memory`. */
+  defaultMemoryPerGpu?: string;
+  /** `--pids-limit N`: processes and threads per attempt. */
+  pidsLimit?: string;
+  /** false from `--no-confine`. */
+  confine?: boolean;
   /** `--max-image-mb N`: the image import size cap in MiB. */
   maxImageMb?: string;
 }
@@ -94,7 +112,28 @@ export function serverConfig(flags: ServerFlags): Readonly<ServerConfig> {
     databaseSchema: process.env.STINT_DATABASE_SCHEMA || 'stint',
     observability: observabilityConfig(flags),
     configFile: flags.config === undefined ? undefined : resolve(flags.config),
+    sandbox: Object.freeze(sandboxConfig(flags)),
   });
+}
+
+function sandboxConfig(flags: ServerFlags): LocalSandboxConfig {
+  return {
+    ...(flags.fakeGpuDevices !== undefined && { fakeGpuDevices: resolve(flags.fakeGpuDevices) }),
+    ...(flags.defaultMemoryPerGpu !== undefined && { defaultMemoryPerGpuBytes: parseSize('--default-memory-per-gpu', flags.defaultMemoryPerGpu) }),
+    ...(flags.pidsLimit !== undefined && { pidsLimit: parseInteger('--pids-limit', flags.pidsLimit, 16, 4_194_304) }),
+    ...(flags.confine === false && { confine: false }),
+  };
+}
+
+/** `16GB`, `16GiB`, `512MB`, `1TB`, or a bare number of GB (GB = GiB, as in task files) → bytes. */
+function parseSize(flag: string, text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
+  const unit = { '': 2 ** 30, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[(match?.[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  const bytes = match ? Math.round(Number(match[1]) * unit) : Number.NaN;
+  if (!Number.isFinite(bytes) || bytes < 2 ** 20) {
+    throw new StintError('INVALID_REQUEST', `${flag}: "${text}" is not valid; expected a size of at least 1MB, e.g. 16GB, 16GiB, 512MB or 16 (GB)`, { field: flag, value: text });
+  }
+  return bytes;
 }
 
 function databaseUrl(url: string | undefined): string | undefined {

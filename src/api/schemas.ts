@@ -171,7 +171,19 @@ export const GpuViewSchema = z.object({
   owner: z.string().nullable(),
 });
 export type GpuView = z.infer<typeof GpuViewSchema>;
-export const GpuListSchema = z.object({ gpus: z.array(GpuViewSchema) });
+/** How a node confines jobs (local backend); absent where the engine does (Slurm). */
+export const NodeConfinementSchema = z.object({
+  backend: z.string(),
+  node: z.string(),
+  enforced: z.boolean(),
+  /** Why limits are not enforced ("the server is not root, ..."); absent when they are. */
+  reason: z.string().optional(),
+  cgroup: z.enum(['v1', 'v2']).nullable(),
+  privateTmp: z.boolean(),
+  notes: z.array(z.string()).optional(),
+});
+export type NodeConfinementView = z.infer<typeof NodeConfinementSchema>;
+export const GpuListSchema = z.object({ gpus: z.array(GpuViewSchema), confinement: z.array(NodeConfinementSchema).default([]) });
 
 export const ServerInfoSchema = z.object({ version: z.string(), backends: z.array(z.object({ name: z.string(), kind: z.string() })) });
 

@@ -1,8 +1,9 @@
-// `stint gpus`: every GPU stint can schedule, and the job holding each.
+// `stint gpus`: every GPU stint can schedule, and the job holding each; and, per node, whether the
+// limits of its jobs are enforced (never silent when they are not).
 
 import type { Command } from 'commander';
 import { connect } from '../api/client.js';
-import type { GpuView } from '../api/schemas.js';
+import type { GpuView, NodeConfinementView } from '../api/schemas.js';
 import { clientConfig } from '../config.js';
 import { paint, table, type Style } from './format.js';
 import type { DrainView } from '../api/observability-schemas.js';
@@ -20,7 +21,7 @@ export function registerGpus(program: Command): void {
     .action(async (flags: { json?: boolean }) => {
       const config = clientConfig();
       const client = connect(config);
-      const { gpus } = await client.gpus();
+      const { gpus, confinement } = await client.gpus();
       // Why a GPU is unhealthy (drained by hand or by a failed health check), where the server says.
       const drains = (await client.health().catch(() => null))?.drains ?? [];
       if (flags.json) {
@@ -28,6 +29,8 @@ export function registerGpus(program: Command): void {
         return;
       }
       process.stdout.write(renderGpus(gpus, { color: config.color }, drains) + '\n');
+      const lines = renderConfinement(confinement, { color: config.color });
+      if (lines) process.stdout.write(lines + '\n');
     });
 }
 
@@ -52,4 +55,13 @@ export function renderGpus(gpus: readonly GpuView[], style: Style, drains: reado
     g.owner ?? '-',
   ]);
   return table(['BACKEND', 'NODE', 'GPU', 'NAME', 'MEMORY', 'HEALTH', 'JOB', 'USER'], rows, style);
+}
+
+/** One line per node: how its jobs are confined, or "limits not enforced on this host: <reason>". */
+export function renderConfinement(nodes: readonly NodeConfinementView[], style: Style): string {
+  return nodes.map((n) => {
+    if (!n.enforced) return paint(style, 'red', `${n.backend}/${n.node}: limits not enforced on this host: ${n.reason ?? 'unknown reason'}`);
+    const parts = [`own cgroup (${n.cgroup ?? '?'}): memory, CPUs, pids, GPU devices`, n.privateTmp ? 'private /tmp' : 'own TMPDIR'];
+    return [`${n.backend}/${n.node}: jobs confined: ${parts.join('; ')}`, ...(n.notes ?? []).map((note) => `  note: ${note}`)].join('\n');
+  }).join('\n');
 }

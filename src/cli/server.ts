@@ -30,8 +30,12 @@ export function registerServer(program: Command): void {
     .option('--health-interval <seconds>', 'how often the health command runs (default 60)')
     .option('--idle-policy <rule>', 'default idle-GPU rule: threshold=5,warn=30m,stop=2h,applies=interactive (the default), or off')
     .option('--admin-webhook <urls>', 'comma-separated webhook URLs for drains and node failures; prefix slack: for Slack-compatible bodies')
+    .option('--fake-gpu-devices <dir>', 'device nodes of the fake GPUs (--gpus): GPU N is DIR/nvidiaN, so a job can open only its own')
+    .option('--default-memory-per-gpu <size>', 'memory limit of a task that states no `memory`, per GPU it holds, e.g. 64GB (default: no limit)')
+    .option('--pids-limit <n>', 'processes and threads per job (default 16384)')
+    .option('--no-confine', 'run jobs without their own cgroup and mount namespace (limits are then not enforced; the server says so)')
     .option('--webhook-allow <entries>', 'where members may point their webhooks: comma-separated hosts, host:port, URL prefixes, addresses or CIDRs, or * for any public host (default: none, only admins set webhooks; or STINT_WEBHOOK_ALLOW)')
-    .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string; allowRootJobs?: boolean; sharedAccountInsecure?: boolean; jobsDir?: string; config?: string; maxImageMb?: string } & ObservabilityFlags) => {
+    .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string; allowRootJobs?: boolean; sharedAccountInsecure?: boolean; jobsDir?: string; config?: string; maxImageMb?: string; fakeGpuDevices?: string; defaultMemoryPerGpu?: string; pidsLimit?: string; confine?: boolean } & ObservabilityFlags) => {
       if (flags.metricsToken !== undefined) {
         throw new StintError('INVALID_REQUEST', '--metrics-token is refused: a token on the command line is visible to every local user in `ps`. Write it to a file only the server\'s account can read and pass --metrics-token-file PATH, or set STINT_METRICS_TOKEN', { field: '--metrics-token', accepted: '--metrics-token-file PATH or STINT_METRICS_TOKEN' });
       }
@@ -43,6 +47,7 @@ export function registerServer(program: Command): void {
       const { startServer } = await import('../server/start.js');
       const server = await startServer(config);
       process.stdout.write(`stint server listening on ${server.url} (home ${config.home}; ${server.gpuSummary})\n`);
+      for (const warning of server.warnings) process.stderr.write(`stint: warning: ${warning}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);

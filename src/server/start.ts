@@ -34,6 +34,8 @@ export interface RunningServer {
   url: string;
   /** e.g. "GPUs: 4 × A100 (fake)" */
   gpuSummary: string;
+  /** Lines the server prints at start, e.g. "limits not enforced on this host: <reason>". */
+  warnings: string[];
   app: FastifyInstance;
   scheduler: Scheduler;
   store: Store;
@@ -91,7 +93,8 @@ async function startLocked(config: ServerConfig, locks: ServerLocks): Promise<Ru
   const backends = observability.backends;
   const runAsPolicy = { serverIsRoot: process.getuid?.() === 0, serverUser: config.owner, allowRootJobs: config.allowRootJobs };
   const runAs = (owner: string, ownerId?: number | null) => runAsFor(owner, store.users, runAsPolicy, ownerId);
-  const scheduler = new Scheduler({ runAs, store, backends, clock, transitions, logger, config: { killGraceMs: config.killGraceMs, pollIntervalMs: config.pollIntervalMs, preemptGraceMs: config.preemptGraceMs, preemptMinRuntimeMs: config.preemptMinRuntimeMs }, hooks: observability.hooks });
+  const images = setUpImages({ home: config.home, store, clock, logger, maxBytes: config.maxImageBytes });
+  const scheduler = new Scheduler({ runAs, prepare: images.prepare, store, backends, clock, transitions, logger, config: { killGraceMs: config.killGraceMs, pollIntervalMs: config.pollIntervalMs, preemptGraceMs: config.preemptGraceMs, preemptMinRuntimeMs: config.preemptMinRuntimeMs }, hooks: observability.hooks });
   // The HTTP side sees the backends as they are: a drained GPU is out of placement, not out of the
   // machine, so a job that needs it is still admitted and waits (drains are in /api/v1/health).
   const resources = {
@@ -100,7 +103,7 @@ async function startLocked(config: ServerConfig, locks: ServerLocks): Promise<Ru
     maxUploadBytes: config.maxUploadBytes,
     runAs,
     sharedAccountInsecure: config.sharedAccountInsecure,
-    images: setUpImages({ home: config.home, store, clock, maxBytes: config.maxImageBytes }),
+    images,
   };
   if (config.sharedAccountInsecure) logger.warn('started with --shared-account-insecure: users whose jobs share one Unix account can read each other\'s files and secrets');
   const app = await buildApp(resources);
@@ -122,8 +125,10 @@ async function startLocked(config: ServerConfig, locks: ServerLocks): Promise<Ru
   observability.start(url);
   logger.info({ url, home: config.home }, 'stint server started');
   const gpuSummary = await summarizeGpus(backends);
+  const warnings = await confinementWarnings(backends);
+  for (const warning of warnings) logger.warn(warning);
   return {
-    url, gpuSummary, app, scheduler, store,
+    url, gpuSummary, warnings, app, scheduler, store,
     async stop() {
       await app.close();
       await observability.stop();
@@ -157,6 +162,18 @@ async function summarizeGpus(backends: readonly Backend[]): Promise<string> {
     return backends.length === 1 ? listed : `${backend.name} (${backend.kind}) ${listed}`;
   }));
   return parts.join('; ');
+}
+
+/** One line per node that runs jobs without enforcing their limits (never silent). */
+async function confinementWarnings(backends: readonly Backend[]): Promise<string[]> {
+  const lines: string[] = [];
+  for (const backend of backends) {
+    for (const node of (await backend.inventory()).nodes) {
+      const c = node.confinement;
+      if (c && !c.enforced) lines.push(`limits not enforced on this host: ${c.reason ?? 'unknown reason'}${backends.length > 1 ? ` (backend ${backend.name})` : ''}`);
+    }
+  }
+  return lines;
 }
 
 /** SQLite in $STINT_HOME by default; PostgreSQL (loaded only then) when a database URL is set. */

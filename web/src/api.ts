@@ -6,7 +6,7 @@
 // server's {code, message, details}. Wire types come from the shared zod schemas (type-only
 // imports: zod is not bundled).
 
-import type { GpuView, JobDetailView, JobView, LogChunkView, SubmitRequest, SubmitResponse, UsageReport, UsageSeries } from '../../src/api/schemas.js';
+import type { GpuView, NodeConfinementView, JobDetailView, JobView, LogChunkView, SubmitRequest, SubmitResponse, UsageReport, UsageSeries } from '../../src/api/schemas.js';
 import type { MeView, ProjectView, TokenView, UserView } from '../../src/api/admin-schemas.js';
 
 export type { GpuView, JobDetailView, JobView, LogChunkView, SubmitResponse, UsageReport, UsageSeries, MeView, ProjectView, TokenView, UserView };
@@ -118,7 +118,7 @@ export class Api {
   closeSession = () => this.call<unknown>('DELETE', '/api/v1/session');
 
   me = () => this.call<MeView>('GET', '/api/v1/me');
-  gpus = () => this.call<{ gpus: GpuView[] }>('GET', '/api/v1/gpus');
+  gpus = () => this.call<{ gpus: GpuView[]; confinement?: NodeConfinementView[] }>('GET', '/api/v1/gpus');
   info = () => this.call<{ version: string; backends: Array<{ name: string; kind: string }> }>('GET', '/api/v1/info');
   jobs = (query: JobListQuery, signal?: AbortSignal) => this.call<{ jobs: JobView[]; total?: number }>('GET', '/api/v1/jobs', { query: jobsQuery(query), signal });
   job = (id: number) => this.call<JobDetailView>('GET', `/api/v1/jobs/${id}`);

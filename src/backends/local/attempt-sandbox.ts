@@ -49,7 +49,7 @@ export function gpuDeviceNumbers(gpus: readonly Gpu[]): Map<number, { path: stri
 export function deviceNumber(rdev: number): DeviceNumber {
   const high = Math.floor(rdev / 2 ** 32);
   const low = rdev % 2 ** 32;
-  return { major: ((low >>> 8) & 0xfff) | ((high & 0xfffff000) >>> 0), minor: (low & 0xff) | ((low >>> 12) & 0xfff00) };
+  return { major: (((low >>> 8) & 0xfff) | (high & 0xfffff000)) >>> 0, minor: ((low & 0xff) | ((low >>> 12) & 0xfff00) | ((high & 0xfff) << 20)) >>> 0 };
 }
 
 /** Memory, CPUs and pids an attempt is held to (its cpuset is chosen when its cgroup is made). */
@@ -85,7 +85,9 @@ export async function prepareSandbox(settings: SandboxSettings, request: Pick<La
     const allowed = host.cgroups.allowed();
     const cpuList = wanted.cpus !== null ? formatCpuList(chooseCpus(allowed.cpus, host.cgroups.cpuUse(), wanted.cpus))
       : host.cgroups.layout.version === 'v1' && allowed.cpus.length > 0 ? formatCpuList(allowed.cpus) : null;
-    const denied = [...settings.gpuDevices].filter(([index]) => !request.gpus.includes(index)).map(([, d]) => d.device);
+    // A container's own devices cgroup (runc: its defaults + the --device nodes) isolates its GPUs;
+    // a deny rule here would make runc's default rules for that child cgroup fail (EPERM).
+    const denied = container ? [] : [...settings.gpuDevices].filter(([index]) => !request.gpus.includes(index)).map(([, d]) => d.device);
     const limits: AttemptLimits = { ...wanted, cpuList, memList: host.cgroups.layout.version === 'v1' ? allowed.mems : null, deniedDevices: denied };
     await host.cgroups.create(cgroup, limits);
   }

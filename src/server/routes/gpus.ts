@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { GpuListSchema, ServerInfoSchema } from '../../api/schemas.js';
-import type { GpuView } from '../../api/schemas.js';
+import type { GpuView, NodeConfinementView } from '../../api/schemas.js';
 import type { ServerResources } from '../resources.js';
 import { VERSION } from '../../version.js';
 
@@ -17,9 +17,11 @@ export function registerGpuRoutes(app: FastifyInstance, res: ServerResources): v
     const jobIds = [...new Set(holds.map((h) => h.jobId))];
     const jobs = new Map((await Promise.all(jobIds.map((id) => res.store.getJob(id)))).filter((j) => j !== null).map((j) => [j.id, j]));
     const gpus: GpuView[] = [];
+    const confinement: NodeConfinementView[] = [];
     for (const backend of res.backends) {
       const inventory = await backend.inventory();
       for (const node of inventory.nodes) {
+        if (node.confinement) confinement.push({ backend: backend.name, node: node.name, ...node.confinement });
         for (const gpu of node.gpus) {
           const jobId = holders.get(`${backend.name}/${node.name}/${gpu.index}`) ?? null;
           const job = jobId === null ? undefined : jobs.get(jobId);
@@ -43,7 +45,7 @@ export function registerGpuRoutes(app: FastifyInstance, res: ServerResources): v
         }
       }
     }
-    return { gpus };
+    return { gpus, confinement };
   });
   api.get('/api/v1/info', { schema: { summary: 'Server version and backends', response: { 200: ServerInfoSchema } } }, async () => ({
     version: VERSION,

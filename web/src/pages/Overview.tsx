@@ -30,6 +30,9 @@ export function OverviewPage() {
         </h2>
         {gpus.error && <p className="error" role="alert">{gpus.error}</p>}
         {gpus.data && list.length === 0 && <p className="muted">No GPUs: the configured backends offer none.</p>}
+        {(gpus.data?.confinement ?? []).filter((c) => !c.enforced).map((c) => (
+          <p key={`${c.backend}/${c.node}`} className="error" role="status">{`${c.backend} · ${c.node}: limits not enforced on this host: ${c.reason ?? 'unknown reason'}`}</p>
+        ))}
         {[...groups].map(([group, items]) => (
           <div key={group} className="gpu-group">
             <h3>{group}</h3>
