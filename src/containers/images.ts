@@ -115,7 +115,7 @@ export class ImageService {
     const local = await this.localDockerImage(ref.ref, owner);
     if (local) return toResolved(local);
     const full = qualifyDockerRef(ref.ref);
-    const why = await this.serially(async () => (await this.podman()).pull(full, this.deps.pullTimeoutMs ?? 600_000));
+    const why = await this.pull(full);
     if (why !== null) throw unpullable(imageId, full, why);
     const pulled = await (await this.podman()).inspect(full);
     if (!pulled) throw unpullable(imageId, full, 'podman pulled it but cannot find it');
@@ -140,7 +140,13 @@ export class ImageService {
     if (why !== null) throw unpullable(imageId, full, why);
   }
 
-  /** True when `docker:<ref>` needs a pull before it can run (prepare it at the head of the queue). */
+  /** `podman pull` of a fully qualified ref, one pull or import at a time; null when done, else why not. */
+  async pull(full: string): Promise<string | null> {
+    const podman = await this.podman();
+    return this.serially(() => podman.pull(full, this.deps.pullTimeoutMs ?? 600_000));
+  }
+
+  /** The full ref when `docker:<ref>` needs a pull before it can run (prepare it at the head of the queue); else null. */
   async needsPull(imageId: string, owner: ImageCaller): Promise<string | null> {
     const ref = parseImageId(imageId);
     if (ref.kind !== 'docker') return null;

@@ -57,6 +57,8 @@ export interface SchedulerResources {
   logger: Logger;
   config: SchedulerConfig;
   hooks?: SchedulerHooks;
+  /** Prepares the images of the first waiting jobs (src/containers/image-prepare.ts); must not block. */
+  prepare?: (jobs: readonly JobRow[]) => void;
 }
 
 export class Scheduler {
@@ -150,7 +152,7 @@ export class Scheduler {
     const now = clock.now();
     const explain = now - this.explainedAt >= EXPLAIN_EVERY_MS;
     const priorities = new Map<number, JobPriority>();
-    const waiting = await placePending({ store, backends, clock, transitions, logger, launching: this.launching, queue: this.queue, wake: () => this.wake(), track: (launch) => this.track(launch), fairShare: this.fairShare, priorities, quotas: this.quotas, runAs: this.res.runAs }, view, explain);
+    const waiting = await placePending({ store, backends, clock, transitions, logger, launching: this.launching, queue: this.queue, wake: () => this.wake(), track: (launch) => this.track(launch), fairShare: this.fairShare, priorities, quotas: this.quotas, runAs: this.res.runAs, prepare: this.res.prepare }, view, explain);
     if (waiting) {
       this.waiting = waiting;
       this.priorities = priorities;

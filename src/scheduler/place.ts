@@ -35,6 +35,8 @@ export interface PlaceDeps {
   quotas: QuotaGate;
   /** The job's Unix account; `ownerId` (the job's owner id) decides when given, the name otherwise. */
   runAs: (owner: string, ownerId?: number | null) => Promise<RunAs | null>;
+  /** Prepares what the first waiting jobs will need (their images), without waiting for it. */
+  prepare?: (jobs: readonly JobRow[]) => void;
   /** Filled with each pending job's priority on passes that explain. */
   priorities: Map<number, JobPriority>;
 }
@@ -64,7 +66,10 @@ export async function placePending(deps: PlaceDeps, view: ActiveView, explain: b
     const pendingJobs = mine.map((j) => j.pending);
     // A full machine places nothing: skip the policy unless waiting jobs are due an explanation
     // or quotas may preempt.
-    if (!explain && quotas === null && !mayPlaceAny(cluster, pendingJobs)) continue;
+    if (!explain && quotas === null && !mayPlaceAny(cluster, pendingJobs)) {
+      prepareAhead(deps, mine.map((j) => j.row), new Set());
+      continue;
+    }
     const running = open.map((attempt) => ({ attempt, job: active.get(attempt.jobId) }));
     const gpus = cluster.nodes.reduce((sum, node) => sum + node.gpus.filter((g) => g.healthy).length, 0);
     let order = await deps.fairShare.order(pendingJobs, running, gpus, explain ? deps.priorities : undefined);
@@ -82,8 +87,19 @@ export async function placePending(deps: PlaceDeps, view: ActiveView, explain: b
       const job = byId.get(placement.jobId)!;
       if (await start(deps, backend, job, placement)) deps.track(launch(deps, backend, job, placement));
     }
+    prepareAhead(deps, mine.map((j) => j.row), new Set(result.placements.map((p) => p.jobId)));
   }
   return explain ? waiting : null;
+}
+
+/** How many waiting jobs at the head of a backend's queue have their images prepared. */
+const PREPARE_AHEAD = 3;
+
+/** The first PREPARE_AHEAD jobs (queue order) this pass did not place. */
+function prepareAhead(deps: PlaceDeps, rows: readonly JobRow[], placed: ReadonlySet<number>): void {
+  if (!deps.prepare) return;
+  const ahead = rows.filter((row) => !placed.has(row.id)).slice(0, PREPARE_AHEAD);
+  if (ahead.length > 0) deps.prepare(ahead);
 }
 
 /** Which running jobs are on borrowed GPUs, for display; every pass, queue or not. */
