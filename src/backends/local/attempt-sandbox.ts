@@ -129,10 +129,24 @@ function readEvidence(attemptDir: string): CgroupEvidence | null {
   if (text === null || !text.endsWith('\n')) return null;
   try {
     const parsed = JSON.parse(text) as Partial<CgroupEvidence>;
-    return { peakBytes: parsed.peakBytes ?? null, limitBytes: parsed.limitBytes ?? null, oomKills: Number(parsed.oomKills) || 0 };
+    return { peakBytes: parsed.peakBytes ?? null, limitBytes: parsed.limitBytes ?? null, oomKills: Number(parsed.oomKills) || 0, limitHits: Number(parsed.limitHits) || 0 };
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether the attempt ended out of memory: an oom kill in its subtree; or, for a container, a
+ * SIGKILL after its cgroup reached its limit (on cgroup v1 the kill is counted in the container's
+ * own cgroup, which the engine has removed by the time the attempt ends, and recent kernels keep
+ * no failcnt: the peak at the limit is the evidence left).
+ */
+export function endedOutOfMemory(evidence: CgroupEvidence | null, exitCode: number | null, container: boolean): boolean {
+  if (evidence === null) return false;
+  if (evidence.oomKills > 0) return true;
+  if (!container || exitCode !== 137) return false;
+  const atLimit = evidence.limitBytes !== null && evidence.peakBytes !== null && evidence.peakBytes >= evidence.limitBytes * 0.98;
+  return (evidence.limitHits ?? 0) > 0 || atLimit;
 }
 
 /** `1.02 GiB`, `256 MiB`. */
@@ -151,5 +165,6 @@ export function formatBytes(bytes: number): string {
 export function outOfMemoryDetail(evidence: CgroupEvidence, ended: string): string {
   const peak = evidence.peakBytes === null ? 'peak unknown' : `peak ${formatBytes(evidence.peakBytes)}`;
   const limit = evidence.limitBytes === null ? 'no limit' : `limit ${formatBytes(evidence.limitBytes)}`;
-  return `out of memory: ${peak}, ${limit} (${evidence.oomKills} oom kill${evidence.oomKills === 1 ? '' : 's'} in the job's cgroup; the job's shell: ${ended})`;
+  const kills = evidence.oomKills > 0 ? `${evidence.oomKills} oom kill${evidence.oomKills === 1 ? '' : 's'} in the job's cgroup` : 'killed at the limit';
+  return `out of memory: ${peak}, ${limit} (${kills}; the job's shell: ${ended})`;
 }

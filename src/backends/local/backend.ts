@@ -15,7 +15,7 @@ import { loginEnvironment } from '../account-env.js';
 import { type AttemptRef, type AttemptStatus, type Backend, type BackendIdentity, type Launched, type LaunchRequest, type LogChunk, attemptKey } from '../backend.js';
 import { gpuVisibility, jobEnvironment } from '../job-env.js';
 import { type Account, openLogForReading, prepareAttempt } from './attempt-files.js';
-import { DEFAULT_PIDS_LIMIT, finishSandbox, gpuDeviceNumbers, outOfMemoryDetail, prepareSandbox, type SandboxSettings } from './attempt-sandbox.js';
+import { DEFAULT_PIDS_LIMIT, endedOutOfMemory, finishSandbox, gpuDeviceNumbers, outOfMemoryDetail, prepareSandbox, type SandboxSettings } from './attempt-sandbox.js';
 import type { CgroupEvidence } from './cgroups/attempt-cgroup.js';
 import { probeConfinement } from './cgroups/confinement.js';
 import type { ContainerEngine, ContainerLaunch } from './container-port.js';
@@ -153,7 +153,7 @@ class LocalBackend implements Backend {
       const handle = this.handleOf(ref);
       const status = processStatus(handle);
       const evidence = status.state === 'running' ? null : await this.finish(ref);
-      result.set(attemptKey(ref), toAttemptStatus(status, evidence));
+      result.set(attemptKey(ref), toAttemptStatus(status, evidence, typeof (ref.handle as { container?: unknown }).container === 'string'));
     }
     return result;
   }
@@ -218,6 +218,7 @@ class LocalBackend implements Backend {
   async close(): Promise<void> {
     this.listeners.length = 0;
     this.launcher.close();
+    this.sandbox.host.cgroups?.removeBase();
   }
 
   private notify(): void {
@@ -225,9 +226,9 @@ class LocalBackend implements Backend {
   }
 }
 
-function toAttemptStatus(status: ReturnType<typeof processStatus>, evidence: CgroupEvidence | null): AttemptStatus {
-  if (evidence && evidence.oomKills > 0 && status.state !== 'running') {
-    const exitCode = status.state === 'exited' ? status.exitCode : null;
+function toAttemptStatus(status: ReturnType<typeof processStatus>, evidence: CgroupEvidence | null, container = false): AttemptStatus {
+  const exitCode = status.state === 'exited' ? status.exitCode : null;
+  if (evidence && status.state !== 'running' && endedOutOfMemory(evidence, exitCode, container)) {
     const signal = status.state === 'exited' ? status.signal : null;
     const ended = signal ? `killed by ${signal}` : exitCode !== null ? `exit code ${exitCode}` : 'no exit status';
     return { state: 'ended', exitCode, signal, reason: 'out_of_memory', detail: outOfMemoryDetail(evidence, ended) };

@@ -16,8 +16,10 @@ import { type AttemptLimits, cgroupDir, limitWrites, parseCpuList } from './limi
 export interface CgroupEvidence {
   peakBytes: number | null;
   limitBytes: number | null;
-  /** OOM kills anywhere in the attempt's subtree. */
+  /** OOM kills anywhere in the attempt's subtree (while its cgroups existed). */
   oomKills: number;
+  /** Times the attempt's own cgroup hit its memory limit (v1 memory.failcnt + memsw's, which hits first; v2 memory.events `max`). */
+  limitHits?: number;
 }
 
 /** The part of the path every server with this jobs directory uses: `/stint/<12 hex>`. */
@@ -133,6 +135,17 @@ export class AttemptCgroups {
     }
   }
 
+  /** Removes `/stint/<hash>` where no attempt's cgroup is left in it (a server closing); never throws. */
+  removeBase(): void {
+    for (const root of hierarchyRoots(this.layout)) {
+      try {
+        rmdirSync(`${root}${this.base}`);
+      } catch {
+        // attempts still running (or another server of this jobs dir): it stays
+      }
+    }
+  }
+
   exists(relative: string): boolean {
     return hierarchyRoots(this.layout).some((root) => existsSync(`${root}${relative}`));
   }
@@ -143,12 +156,13 @@ export class AttemptCgroups {
     if (dir === null || !existsSync(dir)) return null;
     if (this.layout.version === 'v2') {
       const max = readText(`${dir}/memory.max`)?.trim();
-      return { peakBytes: readNumber(`${dir}/memory.peak`), limitBytes: max === undefined || max === 'max' ? null : Number(max), oomKills: keyed(readText(`${dir}/memory.events`), 'oom_kill') };
+      const events = readText(`${dir}/memory.events`);
+      return { peakBytes: readNumber(`${dir}/memory.peak`), limitBytes: max === undefined || max === 'max' ? null : Number(max), oomKills: keyed(events, 'oom_kill'), limitHits: keyed(events, 'max') };
     }
     const limit = readNumber(`${dir}/memory.limit_in_bytes`);
     // v1 counts an oom kill in the victim's own cgroup only: add up the subtree.
     const oomKills = subtree(dir).reduce((sum, d) => sum + keyed(readText(`${d}/memory.oom_control`), 'oom_kill'), 0);
-    return { peakBytes: readNumber(`${dir}/memory.max_usage_in_bytes`), limitBytes: limit !== null && limit < 2 ** 62 ? limit : null, oomKills };
+    return { peakBytes: readNumber(`${dir}/memory.max_usage_in_bytes`), limitBytes: limit !== null && limit < 2 ** 62 ? limit : null, oomKills, limitHits: (readNumber(`${dir}/memory.failcnt`) ?? 0) + (readNumber(`${dir}/memory.memsw.failcnt`) ?? 0) };
   }
 
   /** SIGKILL to every process of the attempt's subtree, escapees of its process group included. */
