@@ -11,6 +11,8 @@ export interface BackendFactory {
   create(): Promise<Backend>;
   /** How long the engine may take to report an end (poll granularity). */
   timeoutMs: number;
+  /** Every spec of the suite runs in this image (`resources.image_id`), e.g. a container variant of a backend. */
+  imageId?: string;
 }
 
 let nextJobId = 1000;
@@ -63,10 +65,12 @@ async function fullLog(backend: Backend, ref: AttemptRef): Promise<string> {
 }
 
 export function backendContract(name: string, factory: BackendFactory): void {
+  const start = (backend: Backend, spec: TaskSpec, gpus?: number[], secrets?: Record<string, string>) =>
+    launchOn(backend, factory.imageId === undefined ? spec : { ...spec, resources: spec.resources.map((r) => ({ ...r, imageId: factory.imageId! })) }, gpus, secrets);
   describe(`backend contract: ${name}`, () => {
     it('runs setup then run and reports the exit code', async () => {
       const backend = await factory.create();
-      const ref = await launchOn(backend, taskSpec('echo run-here; exit 7', { setup: 'echo setup-here' }));
+      const ref = await start(backend, taskSpec('echo run-here; exit 7', { setup: 'echo setup-here' }));
       const end = await waitForEnd(backend, ref, factory.timeoutMs);
       expect(end).toMatchObject({ exitCode: 7, reason: 'exit' });
       expect(await fullLog(backend, ref)).toMatch(/setup-here\n[^]*run-here/);
@@ -74,7 +78,7 @@ export function backendContract(name: string, factory: BackendFactory): void {
 
     it('fails the attempt when setup fails, without running run', async () => {
       const backend = await factory.create();
-      const ref = await launchOn(backend, taskSpec('echo should-not-run', { setup: 'exit 4' }));
+      const ref = await start(backend, taskSpec('echo should-not-run', { setup: 'exit 4' }));
       expect((await waitForEnd(backend, ref, factory.timeoutMs)).exitCode).toBe(4);
       expect(await fullLog(backend, ref)).not.toContain('should-not-run');
     });
@@ -87,7 +91,7 @@ export function backendContract(name: string, factory: BackendFactory): void {
       const spec = taskSpec(run, { envs: { MY_ENV: 'hello world' } });
       // An engine that places work gets the GPU request from the spec, and picks which GPU itself.
       if (!backend.stintPlaces && gpu) spec.resources = [{ ...spec.resources[0]!, accelerator: { name: gpu.name, count: 1 } }];
-      const ref = await launchOn(backend, spec, gpus, { MY_SECRET: 's3cret' });
+      const ref = await start(backend, spec, gpus, { MY_SECRET: 's3cret' });
       expect((await waitForEnd(backend, ref, factory.timeoutMs)).exitCode).toBe(0);
       const log = await fullLog(backend, ref);
       expect(log).toContain(`id=${ref.jobId} rank=0 nodes=1 gpn=${gpus.length} task=stint-job-${ref.jobId}`);
@@ -97,21 +101,21 @@ export function backendContract(name: string, factory: BackendFactory): void {
 
     it('keeps its exit status when the task sets its own EXIT trap', async () => {
       const backend = await factory.create();
-      const ref = await launchOn(backend, taskSpec("trap 'echo cleaning up' EXIT; echo working; exit 6"));
+      const ref = await start(backend, taskSpec("trap 'echo cleaning up' EXIT; echo working; exit 6"));
       expect((await waitForEnd(backend, ref, factory.timeoutMs)).exitCode).toBe(6);
       expect(await fullLog(backend, ref)).toBe('working\ncleaning up\n');
     });
 
     it('runs background work and waits like a normal bash script', async () => {
       const backend = await factory.create();
-      const ref = await launchOn(backend, taskSpec('(sleep 0.2; echo child) & wait; echo parent; false'));
+      const ref = await start(backend, taskSpec('(sleep 0.2; echo child) & wait; echo parent; false'));
       expect((await waitForEnd(backend, ref, factory.timeoutMs)).exitCode).toBe(1);
       expect(await fullLog(backend, ref)).toBe('child\nparent\n');
     });
 
     it('reports many attempts in one poll, each with its own outcome', async () => {
       const backend = await factory.create();
-      const refs = await Promise.all([0, 1, 2].map((code) => launchOn(backend, taskSpec(`exit ${code}`))));
+      const refs = await Promise.all([0, 1, 2].map((code) => start(backend, taskSpec(`exit ${code}`))));
       for (const ref of refs) await waitForEnd(backend, ref, factory.timeoutMs);
       const statuses = await backend.poll(refs);
       expect(refs.map((r) => statuses.get(attemptKey(r)))).toMatchObject([{ exitCode: 0 }, { exitCode: 1 }, { exitCode: 2 }]);
@@ -119,8 +123,8 @@ export function backendContract(name: string, factory: BackendFactory): void {
 
     it('stops every process of an attempt on SIGTERM, and on SIGKILL when TERM is ignored', async () => {
       const backend = await factory.create();
-      const polite = await launchOn(backend, taskSpec('echo started; sleep 60 & sleep 60; wait'));
-      const stubborn = await launchOn(backend, taskSpec("trap '' TERM; echo ready; while true; do sleep 0.1; done"));
+      const polite = await start(backend, taskSpec('echo started; sleep 60 & sleep 60; wait'));
+      const stubborn = await start(backend, taskSpec("trap '' TERM; echo ready; while true; do sleep 0.1; done"));
       // An engine that places work may hold the jobs queued first: wait until both have started.
       await waitForLog(backend, polite, 'started', factory.timeoutMs);
       await waitForLog(backend, stubborn, 'ready', factory.timeoutMs);
@@ -139,7 +143,7 @@ export function backendContract(name: string, factory: BackendFactory): void {
 
     it('serves the log by byte ranges while the job runs', async () => {
       const backend = await factory.create();
-      const ref = await launchOn(backend, taskSpec('echo first; sleep 0.5; echo second'));
+      const ref = await start(backend, taskSpec('echo first; sleep 0.5; echo second'));
       await waitForLog(backend, ref, 'first', factory.timeoutMs);
       const early = await backend.readLog(ref, 0, 1 << 20);
       expect(early.text).toBe('first\n');

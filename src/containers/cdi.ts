@@ -1,11 +1,13 @@
 // The CDI (Container Device Interface) names a container gets for its GPUs. stint writes one
-// spec from its own GPU inventory (kind nvidia.com/gpu, devices "0".."N-1" = stint's GPU index,
-// each with its device node plus the shared control nodes), unless the host already has NVIDIA's
-// own spec (`nvidia-ctk cdi generate`, which also injects the driver libraries): then its names
-// are used and stint writes nothing. podman 4.3 reads specs only from /etc/cdi and /var/run/cdi
+// spec from its own GPU inventory (devices "0".."N-1" = stint's GPU index, each with its device
+// node plus the shared control nodes) of a kind of its own per home, `stint.local/gpu-<hash>`:
+// two specs declaring the same kind and device name make podman refuse both ("unresolvable CDI
+// devices"), so neither NVIDIA's spec nor a second stint server on the machine may share it.
+// When the host has NVIDIA's own spec (`nvidia-ctk cdi generate`, which also injects the driver
+// libraries) its names `nvidia.com/gpu=<i>` are used and stint writes nothing. podman 4.3 reads specs only from /etc/cdi and /var/run/cdi
 // (containers.conf has no `cdi_spec_dirs` there), so stint's spec lives in /var/run/cdi (gone at
 // reboot, rewritten at each start) under a name derived from stint's home.
-// Must hold: a device named `nvidia.com/gpu=<i>` opens stint GPU i's node and no other GPU's;
+// Must hold: a device named `<kind>=<i>` opens stint GPU i's node and no other GPU's;
 // a GPU without a device node (a fake GPU) gets no CDI device at all, never another GPU's.
 
 import { createHash } from 'node:crypto';
@@ -14,6 +16,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { GpuVendor } from '../core/inventory.js';
 
+/** NVIDIA's kind (nvidia-ctk's specs). */
 export const CDI_KIND = 'nvidia.com/gpu';
 export const CDI_DIRS = ['/etc/cdi', '/var/run/cdi'] as const;
 /** Nodes every NVIDIA container needs besides its GPUs' own, added when the host has them. */
@@ -29,7 +32,7 @@ export interface CdiGpu {
 
 export interface CdiSpec {
   cdiVersion: '0.5.0';
-  kind: typeof CDI_KIND;
+  kind: string;
   devices: Array<{ name: string; containerEdits: { deviceNodes: Array<{ path: string; hostPath?: string }> } }>;
   containerEdits: { deviceNodes: Array<{ path: string }> };
 }
@@ -50,14 +53,14 @@ export function nvidiaNode(gpu: CdiGpu): string {
  * stint's spec for the NVIDIA (and fake) GPUs whose node exists. `exists` is the only host look-up,
  * passed in so the spec itself is a pure function of the inventory.
  */
-export function buildCdiSpec(gpus: readonly CdiGpu[], exists: (path: string) => boolean): CdiSpec {
+export function buildCdiSpec(gpus: readonly CdiGpu[], exists: (path: string) => boolean, kind: string): CdiSpec {
   const devices = gpus
     .filter((g) => g.vendor === 'nvidia' || g.vendor === 'fake')
     .filter((g) => exists(nvidiaNode(g)))
     .map((g) => ({ name: String(g.index), containerEdits: { deviceNodes: [containerNode(g)] } }));
   return {
     cdiVersion: '0.5.0',
-    kind: CDI_KIND,
+    kind,
     devices,
     containerEdits: { deviceNodes: NVIDIA_SHARED_NODES.filter(exists).map((path) => ({ path })) },
   };
@@ -69,14 +72,23 @@ function containerNode(gpu: CdiGpu): { path: string; hostPath?: string } {
   return nvidiaNode(gpu) === inside ? { path: inside } : { path: inside, hostPath: nvidiaNode(gpu) };
 }
 
+function homeHash(home: string): string {
+  return createHash('sha256').update(home).digest('hex').slice(0, 12);
+}
+
 /** The file name of this stint home's spec (several stint servers may share one machine). */
 export function stintSpecName(home: string): string {
-  return `stint-${createHash('sha256').update(home).digest('hex').slice(0, 12)}.json`;
+  return `stint-${homeHash(home)}.json`;
+}
+
+/** The CDI kind of this stint home's spec. */
+export function stintKind(home: string): string {
+  return `stint.local/gpu-${homeHash(home)}`;
 }
 
 /**
  * Prepares the CDI names for the inventory: NVIDIA's spec when one is installed, else stint's own,
- * written atomically into /var/run/cdi (or `dir`, for tests). Names are `nvidia.com/gpu=<index>`.
+ * written atomically into /var/run/cdi (or `dir`, for tests). Names are `<kind>=<index>`.
  */
 export function prepareCdi(options: { home: string; gpus: readonly CdiGpu[]; dir?: string; searchDirs?: readonly string[] }): CdiDevices {
   const ownName = stintSpecName(options.home);
@@ -84,7 +96,8 @@ export function prepareCdi(options: { home: string; gpus: readonly CdiGpu[]; dir
   if (nvidia) {
     return { source: { kind: 'nvidia', file: nvidia.file }, deviceFor: (i) => (nvidia.names.has(String(i)) ? `${CDI_KIND}=${i}` : null) };
   }
-  const spec = buildCdiSpec(options.gpus, existsSync);
+  const kind = stintKind(options.home);
+  const spec = buildCdiSpec(options.gpus, existsSync, kind);
   const dir = options.dir ?? '/var/run/cdi';
   const file = join(dir, ownName);
   if (spec.devices.length === 0) {
@@ -96,7 +109,7 @@ export function prepareCdi(options: { home: string; gpus: readonly CdiGpu[]; dir
   writeFileSync(temp, `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o644, flag: 'wx' });
   renameSync(temp, file);
   const names = new Set(spec.devices.map((d) => d.name));
-  return { source: { kind: 'stint', file }, deviceFor: (i) => (names.has(String(i)) ? `${CDI_KIND}=${i}` : null) };
+  return { source: { kind: 'stint', file }, deviceFor: (i) => (names.has(String(i)) ? `${kind}=${i}` : null) };
 }
 
 /** A spec of kind nvidia.com/gpu that is not one of stint's (nvidia-ctk writes nvidia.yaml / .json). */

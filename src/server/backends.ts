@@ -3,10 +3,16 @@
 // without `infra` goes to the first backend that can ever run it. A backend type's code (and any
 // SDK it needs) is loaded only when the file declares one of that type.
 // Always: a backend that fails to start closes the ones already started before the error is
-// raised, and the error names the backend.
+// raised, and the error names the backend. A local backend runs `image_id` tasks through podman
+// when podman is found (detected at start; `containers: false` in its section turns that off,
+// `container_runtime` picks the OCI runtime); otherwise it refuses them with podman's reason.
 
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import type { Backend } from '../backends/backend.js';
-import { createLocalBackend } from '../backends/local/backend.js';
+import { createLocalBackend, type LocalBackendOptions } from '../backends/local/backend.js';
+import { createPodmanEngine } from '../backends/local/container/engine.js';
+import { Podman } from '../containers/podman.js';
 import type { ServerConfig } from '../config.js';
 import { StintError } from '../core/errors.js';
 import { localBackendType, readConfigFile, type BackendSection, type BackendType } from './config-file.js';
@@ -15,7 +21,7 @@ import { slurmBackendType, createSlurmFromSection } from './slurm-wiring.js';
 const TYPES: Readonly<Record<string, BackendType>> = { local: localBackendType, slurm: slurmBackendType };
 
 export async function createBackends(config: Readonly<ServerConfig>): Promise<Backend[]> {
-  if (config.configFile === undefined) return [await createLocalBackend({ name: 'local', home: config.home, jobsDir: config.jobsDir, fakeGpus: config.fakeGpus })];
+  if (config.configFile === undefined) return [await createLocalWithContainers({ name: 'local', home: config.home, jobsDir: config.jobsDir, fakeGpus: config.fakeGpus }, {})];
   const file = readConfigFile(config.configFile, TYPES);
   const backends: Backend[] = [];
   try {
@@ -31,7 +37,8 @@ async function create(section: BackendSection, config: Readonly<ServerConfig>): 
   try {
     if (section.type === 'local') {
       const gpus = typeof section.config.gpus === 'string' ? section.config.gpus : config.fakeGpus;
-      return await createLocalBackend({ name: section.name, home: config.home, jobsDir: config.jobsDir, fakeGpus: gpus });
+      const runtime = typeof section.config.container_runtime === 'string' ? section.config.container_runtime : undefined;
+      return await createLocalWithContainers({ name: section.name, home: config.home, jobsDir: config.jobsDir, fakeGpus: gpus }, { enabled: section.config.containers !== false, runtime });
     }
     return await createSlurmFromSection(section);
   } catch (error) {
@@ -39,4 +46,21 @@ async function create(section: BackendSection, config: Readonly<ServerConfig>): 
     const message = error instanceof Error ? error.message : String(error);
     throw new StintError('INVALID_REQUEST', `backend ${section.name} (${section.type}) could not start: ${message}`, { field: '--config', backend: section.name }, { cause: error });
   }
+}
+
+/**
+ * A local backend with the podman container engine, whose CDI devices come from the backend's own
+ * GPU inventory. podman gets only the account's HOME (from the password database) and, for a
+ * non-root server, its XDG_RUNTIME_DIR when that exists.
+ */
+export async function createLocalWithContainers(options: LocalBackendOptions, containers: { enabled?: boolean; runtime?: string }): Promise<Backend> {
+  if (containers.enabled === false) return createLocalBackend(options);
+  const uid = process.getuid?.() ?? 0;
+  const runtimeDir = `/run/user/${uid}`;
+  const env = { HOME: userInfo().homedir, ...(uid !== 0 && existsSync(runtimeDir) && { XDG_RUNTIME_DIR: runtimeDir }) };
+  const podman = await Podman.detect({ home: options.home, env, runtime: containers.runtime });
+  let backend: Backend | null = null;
+  const engine = createPodmanEngine({ podman, home: options.home, gpus: async () => (backend ? (await backend.inventory()).nodes[0]?.gpus ?? [] : []) });
+  backend = await createLocalBackend({ ...options, containers: engine });
+  return backend;
 }

@@ -15,6 +15,10 @@ const LocalBackendSchema = z.strictObject({
   name: z.string().regex(NAME, 'must be lower-case letters, digits and dashes, starting with a letter (at most 32)'),
   type: z.literal('local'),
   gpus: z.string().optional(),
+  /** false: `image_id` is refused on this backend; default: podman is used when it is found. */
+  containers: z.boolean().optional(),
+  /** The OCI runtime podman uses (absolute path); default: runc, else crun, found in the usual places. */
+  container_runtime: z.string().regex(/^\//, 'must be an absolute path').optional(),
 });
 
 export type LocalBackendConfig = z.infer<typeof LocalBackendSchema>;

@@ -5,7 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildCdiSpec, prepareCdi, stintSpecName } from '../../src/containers/cdi.js';
+import { buildCdiSpec, prepareCdi, stintKind, stintSpecName } from '../../src/containers/cdi.js';
 
 describe('CDI spec', () => {
   it('names each NVIDIA GPU with a node by its index, with the shared control nodes', () => {
@@ -13,9 +13,9 @@ describe('CDI spec', () => {
     const spec = buildCdiSpec([
       { index: 0, vendor: 'nvidia' }, { index: 1, vendor: 'fake', devicePath: '/fake/nvidia1' },
       { index: 2, vendor: 'nvidia' }, { index: 3, vendor: 'amd' },
-    ], (p) => nodes.has(p));
+    ], (p) => nodes.has(p), 'stint.local/gpu-abc');
     expect(spec).toEqual({
-      cdiVersion: '0.5.0', kind: 'nvidia.com/gpu',
+      cdiVersion: '0.5.0', kind: 'stint.local/gpu-abc',
       devices: [
         { name: '0', containerEdits: { deviceNodes: [{ path: '/dev/nvidia0' }] } },
         { name: '1', containerEdits: { deviceNodes: [{ path: '/dev/nvidia1', hostPath: '/fake/nvidia1' }] } },
@@ -24,11 +24,12 @@ describe('CDI spec', () => {
     });
   });
 
-  it("writes stint's spec under a name of its home, and gives no name to a GPU without a node", async () => {
+  it("writes stint's spec under a name and kind of its home, and gives no name to a GPU without a node", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'stint-cdi-'));
     const devices = prepareCdi({ home: '/srv/stint', gpus: [{ index: 0, vendor: 'fake', devicePath: '/dev/null' }, { index: 1, vendor: 'fake', devicePath: '/nonexistent' }], dir, searchDirs: [dir] });
     expect(devices.source).toEqual({ kind: 'stint', file: join(dir, stintSpecName('/srv/stint')) });
-    expect([devices.deviceFor(0), devices.deviceFor(1)]).toEqual(['nvidia.com/gpu=0', null]);
+    expect([devices.deviceFor(0), devices.deviceFor(1)]).toEqual([`${stintKind('/srv/stint')}=0`, null]);
+    expect(stintKind('/srv/stint')).not.toBe(stintKind('/srv/stint2'));
     expect(JSON.parse(readFileSync(join(dir, stintSpecName('/srv/stint')), 'utf8')).devices).toHaveLength(1);
     // Written again at the next start; with no GPU node left, the old spec goes.
     expect(prepareCdi({ home: '/srv/stint', gpus: [], dir, searchDirs: [dir] }).source).toEqual({ kind: 'none' });

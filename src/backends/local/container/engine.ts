@@ -21,8 +21,8 @@ export interface PodmanEngineOptions {
   podman: Podman | { unavailable: string };
   /** stint's home (scratch space for OCI layouts, the CDI spec's name). */
   home: string;
-  /** The GPUs of the inventory, for CDI and AMD device nodes. */
-  gpus: readonly CdiGpu[];
+  /** The GPUs of the inventory, for CDI and AMD device nodes (a function when the backend that owns them is made after the engine). */
+  gpus: readonly CdiGpu[] | (() => Promise<readonly CdiGpu[]>);
   /** How a `stint:<name>` image is found (images.ts); default: podman name `localhost/stint/<name>`. */
   resolveStintImage?: (name: string) => Promise<{ imageId: string } | null>;
   /** Longest a `docker:` pull may take before the launch fails. Default 10 minutes. */
@@ -59,11 +59,12 @@ class PodmanEngine implements ContainerEngine {
     for (const mount of request.mounts) checkMountSource(mount.host);
     const name = containerName(request.attemptName);
     const self = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+    const gpus = typeof this.options.gpus === 'function' ? await this.options.gpus() : this.options.gpus;
     const args = buildRunArgs({
-      request, name, imageId: image.id, devices: this.devices(request.gpus), ulimitArgs: this.podman.ulimitArgs,
+      request, name, imageId: image.id, devices: this.devices(gpus, request.gpus), ulimitArgs: this.podman.ulimitArgs,
       serverIsRoot: self.uid === 0, self,
     });
-    const vendor = this.vendorOf(request.gpus);
+    const vendor = vendorOf(gpus, request.gpus);
     return { argv: this.podman.command(args), env: request.gpus.length > 0 ? containerGpuEnv(request.gpus, vendor) : {}, image: { ref: request.imageId, digest: image.digest }, name };
   }
 
@@ -143,26 +144,26 @@ class PodmanEngine implements ContainerEngine {
     this.withBash.add(id);
   }
 
-  private devices(gpus: readonly number[]): string[] {
+  private devices(inventory: readonly CdiGpu[], gpus: readonly number[]): string[] {
     const devices: string[] = [];
     for (const index of gpus) {
-      const gpu = this.options.gpus.find((g) => g.index === index);
+      const gpu = inventory.find((g) => g.index === index);
       if (gpu?.vendor === 'amd') {
         if (!devices.includes('/dev/kfd')) devices.push('/dev/kfd');
         devices.push(gpu.devicePath ?? `/dev/dri/renderD${128 + index}`);
         continue;
       }
-      this.cdi ??= prepareCdi({ home: this.options.home, gpus: this.options.gpus, dir: this.options.cdiDir, searchDirs: this.options.cdiSearchDirs });
+      this.cdi ??= prepareCdi({ home: this.options.home, gpus: inventory, dir: this.options.cdiDir, searchDirs: this.options.cdiSearchDirs });
       const name = this.cdi.deviceFor(index);
       if (name !== null) devices.push(name);
     }
     return devices;
   }
+}
 
-  private vendorOf(gpus: readonly number[]): 'nvidia' | 'amd' | 'none' {
-    const first = this.options.gpus.find((g) => g.index === gpus[0]);
-    return first?.vendor === 'amd' ? 'amd' : first ? 'nvidia' : 'none';
-  }
+function vendorOf(inventory: readonly CdiGpu[], gpus: readonly number[]): 'nvidia' | 'amd' | 'none' {
+  const first = inventory.find((g) => g.index === gpus[0]);
+  return first?.vendor === 'amd' ? 'amd' : first ? 'nvidia' : 'none';
 }
 
 /**

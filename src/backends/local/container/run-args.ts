@@ -2,7 +2,7 @@
 // request and what the engine resolved (the image id, the device names). Pure: no I/O.
 // Must hold: the container runs the image id that was inspected (never a tag that may have moved),
 // as the attempt's account with no capabilities and no way to gain any (setuid files in an image
-// do nothing), with fds 3-5 passed through and the job's limits; its PID 1 is a small bash that
+// do nothing), with fds 3-5 passed through and the job's limits (memory: the attempt cgroup's); its PID 1 is a small bash that
 // forwards HUP/INT/TERM to the job's whole process group (as the bare launcher signals the group)
 // and exits with the job shell's status. The job's environment never appears here: it travels in
 // env.sh on fd 3.
@@ -87,8 +87,14 @@ function identityArgs(input: RunArgsInput): string[] {
 
 function limitArgs(request: ContainerRequest): string[] {
   const args: string[] = [];
-  if (request.cgroupParent !== null) args.push('--cgroup-parent', request.cgroupParent);
-  if (request.memoryBytes !== null) args.push('--memory', `${request.memoryBytes}b`, '--memory-swap', `${request.memoryBytes}b`);
+  // no-conmon: podman's monitor stays outside the attempt's cgroup, so killing that cgroup (cancel,
+  // timeout) ends the container while conmon lives to record its exit status (else podman waits
+  // ~20 s and exits 127).
+  if (request.cgroupParent !== null) args.push('--cgroup-parent', request.cgroupParent, '--cgroups', 'no-conmon');
+  // Memory is held by the attempt's cgroup when there is one: the OOM kill is then counted there,
+  // where the backend reads its evidence (a limit on the container's own cgroup would count the
+  // kill in a cgroup podman removes as the container ends). Without one, the container holds it.
+  if (request.memoryBytes !== null && request.cgroupParent === null) args.push('--memory', `${request.memoryBytes}b`, '--memory-swap', `${request.memoryBytes}b`);
   if (request.cpus !== null) args.push('--cpus', String(request.cpus));
   if (request.pidsLimit !== null) args.push('--pids-limit', String(request.pidsLimit));
   return args;
