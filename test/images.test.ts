@@ -6,7 +6,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,7 @@ const work = mkdtempSync(join(tmpdir(), 'stint-images-'));
 const podman = (...args: string[]) => execFileSync('podman', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const idOf = (ref: string) => podman('image', 'inspect', '--format', '{{.Id}}', ref);
 let server: RunningServer;
+let home: string;
 let admin: StintClient;
 let alice: StintClient;
 let bob: StintClient;
@@ -49,7 +50,7 @@ async function refusal(promise: Promise<unknown>): Promise<StintError> {
 const task = (image: string) => `name: img\nresources:\n  image_id: ${image}\nrun: echo hi\n`;
 
 beforeAll(async () => {
-  const home = await tempHome();
+  home = await tempHome();
   server = await startServer(serverConfig({ allowRootJobs: true, home, port: '0', gpus: 'A100:2', maxImageMb: '16' }));
   admin = new StintClient(server.url, readFileSync(join(home, 'token'), 'utf8').trim());
   const add = async (name: string, role: 'member' | 'viewer') => new StintClient(server.url, (await admin.addUser(name, role)).token);
@@ -137,6 +138,20 @@ describe('stint image import', () => {
     expect(error.message).toMatch(/limit of 16\.0 MiB/);
   });
 
+  it('refuses a streamed (chunked) upload once it passes the limit, and keeps no partial file', async () => {
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 17 * 1024 * 1024) return controller.close();
+        sent += 1024 * 1024;
+        controller.enqueue(new Uint8Array(1024 * 1024));
+      },
+    });
+    const error = await refusal(alice.importImage(body, { fileName: 'big.tar' }));
+    expect(error.code).toBe('BODY_TOO_LARGE');
+    expect(readdirSync(join(home, 'image-uploads'))).toEqual([]);
+  });
+
   it('refuses a viewer before reading the body', async () => {
     const error = await refusal(viewer.importImage(Buffer.from('x'), { fileName: 'x.tar' }));
     expect(error.code).toBe('FORBIDDEN');
@@ -169,6 +184,19 @@ describe('ownership', () => {
 });
 
 describe('submit-time check', () => {
+  it('matches docker:<name> to an imported image only for its importer (or an admin\'s import)', async () => {
+    const name = `shadow-${RUN}:1`;
+    made.push(`localhost/stint/${name}`);
+    await alice.importImage(readFileSync(rootfsTar('shadow', `shadow ${RUN}`)), { name });
+    // podman itself would match the short name against localhost/stint/<name>: stint must not.
+    expect(idOf(name)).toBe(idOf(`localhost/stint/${name}`));
+    const refused = await refusal(bob.submit({ task: task(`docker:${name}`) }));
+    expect(refused.code).toBe('IMAGE_NOT_FOUND');
+    const accepted = await alice.submit({ task: task(`docker:${name}`) });
+    expect(accepted.id).not.toBeNull();
+    await alice.cancel(accepted.id!);
+  });
+
   it('refuses stint:missing at submit with 400 naming resources.image_id', async () => {
     const error = await refusal(alice.submit({ task: task(`stint:missing-${RUN}`) }));
     expect(error.code).toBe('IMAGE_NOT_FOUND');

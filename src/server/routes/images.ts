@@ -10,9 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { FastifyInstance } from 'fastify';
+import type { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { StintError } from '../../core/errors.js';
 import { ErrorBodySchema } from '../../api/schemas.js';
@@ -44,14 +43,18 @@ export function registerImageRoutes(app: FastifyInstance, res: ServerResources):
     scope.addContentTypeParser(RAW_TYPES, (_request, payload, done) => done(null, payload));
     scope.withTypeProvider<ZodTypeProvider>().post('/api/v1/images', {
       schema: { summary: 'Import a container image: an OCI archive, a docker/podman archive or a rootfs tarball (tar or tar.gz) as the raw body', querystring: ImageImportQuerySchema, response: { 201: ImageViewSchema, ...errors } },
-      onRequest: async (request) => {
+      onRequest: async (request, reply) => {
         assertCanSubmit(callerOf(request));
         const declared = Number(request.headers['content-length']);
-        if (Number.isFinite(declared) && declared > deps().maxBytes) throw tooLarge(deps().maxBytes, declared);
+        if (Number.isFinite(declared) && declared > deps().maxBytes) return refuseRest(reply, tooLarge(deps().maxBytes, declared));
       },
     }, async (request, reply) => {
       const { service, uploadDir, maxBytes } = deps();
-      const file = await receive(request.body as Readable, uploadDir, maxBytes);
+      const file = await receive(request.body as Readable, uploadDir, maxBytes).catch((error: unknown) => {
+        if (error instanceof StintError && error.code === 'BODY_TOO_LARGE') return refuseRest(reply, error);
+        throw error;
+      });
+      if (typeof file !== 'string') return file;
       try {
         const image = await service.importFile({ file, name: request.query.name, fileName: request.query.fileName }, callerOf(request));
         void reply.status(201);
@@ -80,22 +83,43 @@ function imageView(image: ImageView) {
   return { ...image, createdAt: new Date(image.createdAt).toISOString() };
 }
 
-/** Streams the body into a fresh 0600 file, refusing it once it passes `maxBytes`. */
+/**
+ * Answers now and closes the connection after the answer: the rest of the body is never read
+ * (Node would otherwise read and discard all of it to keep the connection).
+ */
+function refuseRest(reply: FastifyReply, error: StintError): FastifyReply {
+  return reply.status(error.httpStatus).header('connection', 'close').send(error.toJSON());
+}
+
+/** Streams the body into a fresh 0600 file, refusing it once it passes `maxBytes` (the body is left unread, not destroyed). */
 async function receive(body: Readable, dir: string, maxBytes: number): Promise<string> {
   if (typeof body?.pipe !== 'function') throw new StintError('INVALID_REQUEST', 'send the image archive as the raw request body (Content-Type application/octet-stream)', { field: 'body' });
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   const path = join(dir, `import-${randomUUID()}.part`);
   let bytes = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      bytes += chunk.length;
-      callback(bytes > maxBytes ? tooLarge(maxBytes) : null, chunk);
-    },
-  });
+  const out = createWriteStream(path, { mode: 0o600, flags: 'wx' });
   try {
-    await pipeline(body, counter, createWriteStream(path, { mode: 0o600, flags: 'wx' }));
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > maxBytes) {
+          body.off('data', onData);
+          body.pause();
+          reject(tooLarge(maxBytes));
+        } else if (!out.write(chunk)) {
+          body.pause();
+          out.once('drain', () => body.resume());
+        }
+      };
+      body.on('data', onData);
+      body.once('end', () => out.end(() => resolve()));
+      body.once('aborted', () => reject(new Error('aborted')));
+      body.once('error', reject);
+      out.once('error', reject);
+    });
   } catch (error) {
+    out.destroy();
     await rm(path, { force: true });
     if (error instanceof StintError) throw error;
     throw new StintError('INVALID_REQUEST', `the upload ended early after ${bytes} bytes; send the whole archive again`, { field: 'body', bytes }, { cause: error });
@@ -109,6 +133,6 @@ async function receive(body: Readable, dir: string, maxBytes: number): Promise<s
 
 function tooLarge(limit: number, declared?: number): StintError {
   const gib = (n: number) => (n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(1)} GiB` : `${(n / (1 << 20)).toFixed(1)} MiB`);
-  const size = declared === undefined ? 'more than that' : gib(declared);
-  return new StintError('BODY_TOO_LARGE', `body: the image archive (${size}) is larger than this server's limit of ${gib(limit)}; an admin raises it with \`stint server --max-image-mb N\``, { field: 'body', limit, ...(declared === undefined ? {} : { bytes: declared }) });
+  const size = declared === undefined ? '' : ` (${gib(declared)})`;
+  return new StintError('BODY_TOO_LARGE', `body: the image archive${size} is larger than this server's limit of ${gib(limit)}; an admin raises it with \`stint server --max-image-mb N\``, { field: 'body', limit, ...(declared === undefined ? {} : { bytes: declared }) });
 }
