@@ -3,7 +3,8 @@
 // accounts; each one's job is submitted as that account, so Slurm shows alice in `squeue -o %u`
 // while her job runs and in the job completion log (`sacct -c`, jobcomp/filetxt) after, her job's
 // files are hers, and her job gets her login environment (HOME, USER, PATH of /etc/login.defs),
-// not the server's PATH. Then SLURM_CONF: a server whose Slurm backend has no `slurmConf` key
+// not the server's PATH; her task with `image_id: oci:<bundle>` runs inside that bundle (the test
+// Slurm's oci.conf), and bob's `image_id: docker:...` fails naming the form this cluster takes. Then SLURM_CONF: a server whose Slurm backend has no `slurmConf` key
 // finds the cluster through the SLURM_CONF of its own environment, as module systems export it.
 // Needs root (useradd, setpriv) and the build (dist/).
 import { execFileSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StintClient } from '../../src/api/client.js';
 import { loginPath } from '../../src/backends/account-env.js';
 import { isEnded, serverProcess, sleep, tempHome, waitForJob, type ServerProcess } from '../helpers/server.js';
+import { makeBundle } from './bundle.js';
 import { ensureCluster, SLURM_CONF, sharedDir } from './cluster.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -117,6 +119,19 @@ describe.runIf(isRoot)('Slurm: each user submits as their own account, through a
     for (const who of ['alice', 'bob'] as const) {
       expect(rows.find((r) => r.startsWith(`${slurmName(jobs[who], `ident-${who}-${tag}`)}|`))).toMatch(new RegExp(`\\|${who}(\\(${uids[who]}\\))?\\|COMPLETED$`));
     }
+  });
+
+  it("runs alice's image_id: oci:<bundle> task inside the bundle; bob's registry image fails with the form to use", async () => {
+    const marker = `server-bundle-${tag}`;
+    const gid = Number(execFileSync('id', ['-g', 'alice'], { encoding: 'utf8' }).trim());
+    const bundle = makeBundle({ uid: uids.alice, gid }, marker);
+    const inside = await alice.submit({ task: `name: oci-${tag}\nresources: {infra: slurm/hpc, image_id: "oci:${bundle}"}\nsetup: echo ready > ready\nrun: cat /etc/os-release; cat ready\n` });
+    expect(await waitForJob(alice, inside.id!, isEnded, 90_000)).toMatchObject({ state: 'SUCCEEDED', backend: 'hpc' });
+    expect((await alice.logs(inside.id!)).text).toBe(`NAME="${marker}"\nready\n`);
+    const registry = await bob.submit({ task: `name: reg-${tag}\nresources: {infra: slurm/hpc, image_id: "docker:python:3.11"}\nrun: "true"\n` });
+    const failed = await waitForJob(bob, registry.id!, isEnded, 60_000);
+    expect(failed.state).toBe('FAILED');
+    expect(JSON.stringify(await bob.getJob(registry.id!))).toMatch(/this cluster runs OCI bundles .*give oci:\/shared\/bundles\/<name>/);
   });
 });
 
