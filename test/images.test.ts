@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StintClient } from '../src/api/client.js';
-import { sendDirectory } from '../src/cli/image.js';
+import { Command } from 'commander';
+import { registerImage, sendDirectory } from '../src/cli/image.js';
 import { serverConfig } from '../src/config.js';
 import { StintError } from '../src/core/errors.js';
 import { startServer, type RunningServer } from '../src/server/start.js';
@@ -208,5 +209,44 @@ describe('submit-time check', () => {
     const error = await refusal(alice.submit({ task: task(`docker:h5-not-here-${RUN}:1`) }));
     expect(error.code).toBe('IMAGE_NOT_FOUND');
     expect(error.message).toMatch(new RegExp(`docker.io/library/h5-not-here-${RUN}:1 .*is not on this machine and no registry`));
+  });
+});
+
+describe('the stint image command', () => {
+  /** Runs `stint image ARGS` in this process against the test server as `token`; its stdout. */
+  async function cli(token: string, ...args: string[]): Promise<string> {
+    const program = new Command('stint').exitOverride();
+    registerImage(program);
+    const saved = { url: process.env.STINT_URL, token: process.env.STINT_TOKEN, write: process.stdout.write };
+    let out = '';
+    process.env.STINT_URL = server.url;
+    process.env.STINT_TOKEN = token;
+    process.stdout.write = ((chunk: string | Uint8Array) => ((out += String(chunk)), true)) as typeof process.stdout.write;
+    try {
+      await program.parseAsync(['node', 'stint', 'image', ...args]);
+    } finally {
+      process.stdout.write = saved.write;
+      if (saved.url === undefined) delete process.env.STINT_URL; else process.env.STINT_URL = saved.url;
+      if (saved.token === undefined) delete process.env.STINT_TOKEN; else process.env.STINT_TOKEN = saved.token;
+    }
+    return out;
+  }
+
+  it('imports a file and an OCI directory, lists them with short digests and owners, removes one', async () => {
+    const token = readFileSync(join(home, 'token'), 'utf8').trim();
+    const file = rootfsTar(`cli-${RUN}`, `cli ${RUN}`);
+    made.push(`localhost/stint/cli-${RUN}:latest`, `localhost/stint/cli-oci-${RUN}:2`);
+    expect(await cli(token, 'import', file)).toMatch(new RegExp(`imported cli-${RUN}:latest \\(rootfs, .*\\); run it with image_id: stint:cli-${RUN}:latest`));
+    const source = `localhost/h5cli-${RUN}:2`;
+    made.push(source);
+    podman('import', rootfsTar(`cli-oci-src-${RUN}`, `cli oci ${RUN}`), source);
+    const layout = join(work, 'cli-layout');
+    podman('save', '--format', 'oci-dir', '-o', layout, source);
+    expect(await cli(token, 'import', layout, '--name', `cli-oci-${RUN}:2`)).toMatch(/oci-archive/);
+    const listing = await cli(token, 'list');
+    const line = listing.split('\n').find((l) => l.startsWith(`cli-${RUN}:latest`));
+    expect(line).toMatch(/\b[0-9a-f]{12}\b.*root/);
+    expect(await cli(token, 'rm', `cli-${RUN}`)).toBe(`removed cli-${RUN}:latest\n`);
+    expect(await cli(token, 'list')).not.toContain(`cli-${RUN}:latest`);
   });
 });
