@@ -20,6 +20,8 @@
 // files, sbatch, scancel, reading its log) runs as the owner's account on the login node through
 // `sudo -n -u`, the job's folder is made by that account (or must already be its own), and the
 // job id is checked by the owner's name in Slurm's own listing.
+// Containers: one probe at creation (containers.ts) finds pyxis, an oci.conf or apptainer (or the
+// `containers` key says which); `unsupported.image` is set only when there is none, with why.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -15,6 +15,8 @@
 // goes. The per-node wrapper turns STINT_E_<NAME> back into <NAME> just before setup and run.
 // A restarted job (Slurm requeue) logs to attempt-<n>/restart-<k>/, so each restart has its own log
 // in a folder the job's account owns (the job folder itself is the server's, see job-files.ts).
+// With `image_id`, only the srun step runs in the image (containers.ts): the batch script stays
+// on the node, and node.sh, setup and run run inside; node.sh is the same in every mode.
 
 import { StintError } from '../../core/errors.js';
 import type { ResourceChoice, TaskSpec } from '../../core/spec/types.js';
