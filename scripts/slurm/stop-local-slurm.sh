@@ -75,6 +75,13 @@ done
 for p in $(job_pids); do
   running "$p" && kill -KILL "$p" 2>/dev/null && echo "killed job process $p ($(cat /proc/$p/comm 2>/dev/null))"
 done
+# runc state of container steps (oci.conf: one --root per step under DIR/run/oci) left by killed jobs
+if command -v runc >/dev/null && [ -d "$DIR/run/oci" ]; then
+  for d in "$DIR"/run/oci/*/; do
+    [ -d "$d" ] || continue
+    for c in $(runc --root "$d" list -q 2>/dev/null); do runc --root "$d" delete --force "$c" 2>/dev/null && echo "deleted container $c"; done
+  done
+fi
 list=()
 pid=$(pid_of slurmctld "$DIR/run/slurmctld.pid") && list+=("$pid:slurmctld")
 pid=$(pid_of slurmdbd "$DIR/run/slurmdbd.pid") && list+=("$pid:slurmdbd")
