@@ -21,7 +21,7 @@ import { slurmBackendType, createSlurmFromSection } from './slurm-wiring.js';
 const TYPES: Readonly<Record<string, BackendType>> = { local: localBackendType, slurm: slurmBackendType };
 
 export async function createBackends(config: Readonly<ServerConfig>): Promise<Backend[]> {
-  if (config.configFile === undefined) return [await createLocalWithContainers({ name: 'local', home: config.home, jobsDir: config.jobsDir, fakeGpus: config.fakeGpus }, {})];
+  if (config.configFile === undefined) return [await createLocalWithContainers({ ...config.sandbox, name: 'local', home: config.home, jobsDir: config.jobsDir, fakeGpus: config.fakeGpus }, {})];
   const file = readConfigFile(config.configFile, TYPES);
   const backends: Backend[] = [];
   try {
@@ -38,7 +38,7 @@ async function create(section: BackendSection, config: Readonly<ServerConfig>): 
     if (section.type === 'local') {
       const gpus = typeof section.config.gpus === 'string' ? section.config.gpus : config.fakeGpus;
       const runtime = typeof section.config.container_runtime === 'string' ? section.config.container_runtime : undefined;
-      return await createLocalWithContainers({ name: section.name, home: config.home, jobsDir: config.jobsDir, fakeGpus: gpus }, { enabled: section.config.containers !== false, runtime });
+      return await createLocalWithContainers({ ...config.sandbox, name: section.name, home: config.home, jobsDir: config.jobsDir, fakeGpus: gpus }, { enabled: section.config.containers !== false, runtime });
     }
     return await createSlurmFromSection(section);
   } catch (error) {
