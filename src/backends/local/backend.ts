@@ -93,7 +93,7 @@ class LocalBackend implements Backend {
   readonly name: string;
   private readonly listeners: Array<() => void> = [];
   private readonly launcher: ProcessLauncher;
-  /** Cleanups under way or done, by attempt: each ends once, whoever polls. */
+  /** Cleanups under way, by attempt: concurrent polls share one. */
   private readonly finishing = new Map<string, Promise<CgroupEvidence | null>>();
 
   constructor(
@@ -181,7 +181,9 @@ class LocalBackend implements Backend {
         return evidence;
       });
       this.finishing.set(key, done);
-      done.catch(() => this.finishing.delete(key));
+      // Settled: forgotten (a later poll repeats the cheap, idempotent steps and reads the evidence file).
+      const forget = () => this.finishing.delete(key);
+      done.then(forget, forget);
     }
     return done;
   }
