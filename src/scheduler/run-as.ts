@@ -44,6 +44,6 @@ export function unixAccount(name: string): RunAs {
   } catch {
     throw new StintError('INVALID_REQUEST', `no Unix account named ${name} on the server's machine`, { field: 'unixUser', value: name });
   }
-  const [user, , uid, gid, , home] = line.split(':');
-  return { user: user ?? name, uid: Number(uid), gid: Number(gid), home: home || '/' };
+  const [user, , uid, gid, , home, shell] = line.split(':');
+  return { user: user ?? name, uid: Number(uid), gid: Number(gid), home: home || '/', ...(shell ? { shell } : {}) };
 }
