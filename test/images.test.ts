@@ -175,6 +175,16 @@ describe('ownership', () => {
     expect(() => idOf(`localhost/stint/${name}:latest`)).toThrow();
   });
 
+  it('replaces a name for its importer and removes the image it stood for before', async () => {
+    const name = `again-${RUN}`;
+    made.push(`localhost/stint/${name}:latest`);
+    const first = await alice.importImage(readFileSync(rootfsTar('again1', `again1 ${RUN}`)), { name });
+    const second = await alice.importImage(readFileSync(rootfsTar('again2', `again2 ${RUN}`)), { name });
+    expect(second.imageId).not.toBe(first.imageId);
+    expect(second.owner).toBe('alice');
+    expect(() => idOf(first.imageId)).toThrow();
+  });
+
   it('shows an image removed behind stint\'s back as missing', async () => {
     const name = `gone-${RUN}`;
     await alice.importImage(readFileSync(rootfsTar('gone', `gone ${RUN}`)), { name });
@@ -209,6 +219,34 @@ describe('submit-time check', () => {
     const error = await refusal(alice.submit({ task: task(`docker:h5-not-here-${RUN}:1`) }));
     expect(error.code).toBe('IMAGE_NOT_FOUND');
     expect(error.message).toMatch(new RegExp(`docker.io/library/h5-not-here-${RUN}:1 .*is not on this machine and no registry`));
+  });
+});
+
+describe('prepared at the head of the queue', () => {
+  it('pulls the docker: image of a job waiting for GPUs before they free up (here: the pull fails, offline, and is logged)', async () => {
+    const ref = `docker.io/library/h5prep-${RUN}:1`;
+    made.push(ref);
+    podman('import', rootfsTar('prep', `prep ${RUN}`), ref);
+    const hog = await alice.submit({ task: 'name: hog\nresources:\n  accelerators: A100:2\nrun: sleep 600\n' });
+    const waiting = await alice.submit({ task: `name: waits\nresources:\n  accelerators: A100:1\n  image_id: docker:${ref}\nrun: echo hi\n` });
+    try {
+      // Accepted while local; removed behind stint's back, so the preparer must pull it.
+      podman('rmi', ref);
+      const log = join(home, 'server.log');
+      const deadline = Date.now() + 20_000;
+      let text = '';
+      while (!text.includes(`docker:${ref}`) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        text = readFileSync(log, 'utf8');
+      }
+      const line = text.split('\n').find((l) => l.includes(`docker:${ref}`)) ?? '';
+      expect(line).toMatch(/could not prepare an image for a waiting job/);
+      expect(line).toMatch(new RegExp(`pulling ${ref.replace(/\./g, '\\.')} failed`));
+      expect((await alice.getJob(waiting.id!)).state).toBe('PENDING');
+    } finally {
+      await alice.cancel(waiting.id!);
+      await alice.cancel(hog.id!);
+    }
   });
 });
 

@@ -85,6 +85,8 @@ export class ImageService {
       ? await this.deps.store.replaceImage(name, image)
       : await this.deps.store.addImage({ name, owner: caller.name, ownerId: caller.id, ...image });
     if (!row) throw new StintError('CONFLICT', `image ${name} was removed while it was being imported; import it again`, { field: 'name', value: name });
+    // The image the name stood for before, unless another name or a container still uses it.
+    if (existing && existing.imageId !== local.id) await this.serially(() => podman.removeUnused(existing.imageId));
     return { ...row, present: true };
   }
 

@@ -106,6 +106,13 @@ export class PodmanImages {
     return result.code === 124 ? `no answer from the registry within ${Math.round(timeoutMs / 1000)} s` : trimmedError(result.stderr);
   }
 
+  /** Removes an image by id if nothing uses it (no name, no container); otherwise leaves it. */
+  async removeUnused(id: string): Promise<void> {
+    const image = await this.inspect(id);
+    if (!image || image.names.length > 0) return;
+    await this.podman.run(['rmi', id], { timeoutMs: INSPECT_MS });
+  }
+
   /** `podman pull REF` within `timeoutMs`; null on success, else why not (one trimmed line). */
   async pull(ref: string, timeoutMs: number): Promise<string | null> {
     const result = await this.podman.run(['pull', '--quiet', ref], { timeoutMs });
