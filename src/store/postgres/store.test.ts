@@ -16,6 +16,7 @@ import { MIGRATIONS } from '../migrations/index.js';
 import { storeContract, type StoreFactory } from '../store.contract.js';
 import { usersContract } from '../users.contract.js';
 import { observabilityContract } from '../observability.contract.js';
+import { imagesContract } from '../images.contract.js';
 import type { NewJob } from '../types.js';
 import { openPostgresStore } from './store.js';
 import { lockSchema } from './server-lock.js';
@@ -55,6 +56,7 @@ const postgres: StoreFactory = {
 storeContract('postgres', postgres);
 usersContract('postgres', postgres);
 observabilityContract('postgres', postgres);
+imagesContract('postgres', postgres);
 
 /** The store keeps the spec as opaque JSON; these tests need none of its fields. */
 function newJob(submittedAt: number): NewJob {

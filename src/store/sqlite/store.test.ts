@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { storeContract, type StoreFactory } from '../store.contract.js';
 import { usersContract } from '../users.contract.js';
 import { observabilityContract } from '../observability.contract.js';
+import { imagesContract } from '../images.contract.js';
 import { openSqliteStore } from './store.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ const sqlite: StoreFactory = {
 storeContract('sqlite', sqlite);
 usersContract('sqlite', sqlite);
 observabilityContract('sqlite', sqlite);
+imagesContract('sqlite', sqlite);
 
 describe('sqlite: migration 007 on a database made before it', () => {
   it('keeps users, tokens and memberships, and gives old jobs their owner id', async () => {
