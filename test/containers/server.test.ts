@@ -21,7 +21,8 @@ describe.skipIf(process.getuid?.() !== 0)('image_id through the server', () => {
 
   it('runs setup and run in the image and records the exit code', async () => {
     const task = `name: in-image\nresources: {image_id: "docker:localhost/${TEST_IMAGE}"}\nsetup: echo setup-ok\nrun: test -f /run/.containerenv && echo in-container; exit 3\n`;
-    const { id } = await s.client.submit({ task });
+    const submitted = await s.client.submit({ task });
+    const id = submitted.id!;
     const job = await waitForJob(s.client, id, (j) => j.state !== 'PENDING' && j.state !== 'RUNNING' && j.state !== 'STARTING', 60_000);
     const log = (await s.client.logs(id)).text;
     expect({ state: job.state, log }).toMatchObject({ state: 'FAILED', log: 'setup-ok\nin-container\n' });
