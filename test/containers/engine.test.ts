@@ -4,7 +4,7 @@
 // GPU nodes, no network, OCI layouts, and attacks on the root side (a setuid image, a layout
 // linking to /etc/shadow, a mount source that is a link).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,7 +97,11 @@ describe.skipIf(process.getuid?.() !== 0)('podman container engine (root)', () =
     const ran = await runLaunch(launch, { run: 'head -c 1073741824 /dev/zero | tail', workdir: '/tmp' });
     expect(ran.code).toBe(137);
     expect(Number(readFileSync(join(parent, 'memory.failcnt'), 'utf8'))).toBeGreaterThan(0);
-    rmdirSync(parent);
+    // podman made the parent in every hierarchy; the container's own cgroups are gone with it.
+    for (const hierarchy of readdirSync('/sys/fs/cgroup')) {
+      const dir = join('/sys/fs/cgroup', hierarchy, `stint-h3-test-${process.pid}`);
+      if (existsSync(dir)) rmdirSync(dir);
+    }
   });
 
   it('forwards SIGTERM to every process of the job (its shell exits 143 at once, not after sleep 60)', async () => {
