@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CgroupLayout, hierarchyRoots, V2_CONTROLLERS } from './layout.js';
+import { type CgroupLayout, cleanupRoots, hierarchyRoots, V2_CONTROLLERS } from './layout.js';
 import { type AttemptLimits, cgroupDir, limitWrites, parseCpuList } from './limits.js';
 
 export interface CgroupEvidence {
@@ -137,7 +137,7 @@ export class AttemptCgroups {
 
   /** Removes `/stint/<hash>` where no attempt's cgroup is left in it (a server closing); never throws. */
   removeBase(): void {
-    for (const root of hierarchyRoots(this.layout)) {
+    for (const root of cleanupRoots(this.layout)) {
       try {
         rmdirSync(`${root}${this.base}`);
       } catch {
@@ -147,7 +147,7 @@ export class AttemptCgroups {
   }
 
   exists(relative: string): boolean {
-    return hierarchyRoots(this.layout).some((root) => existsSync(`${root}${relative}`));
+    return cleanupRoots(this.layout).some((root) => existsSync(`${root}${relative}`));
   }
 
   /** Memory peak, limit and oom kills of the attempt's subtree; null when its cgroup is gone. */
@@ -201,7 +201,7 @@ export class AttemptCgroups {
   /** Every pid in the attempt's subtree, over all hierarchies. */
   pids(relative: string): number[] {
     const pids = new Set<number>();
-    for (const root of hierarchyRoots(this.layout)) {
+    for (const root of cleanupRoots(this.layout)) {
       for (const dir of subtree(`${root}${relative}`)) {
         for (const line of (readText(`${dir}/cgroup.procs`) ?? '').split('\n')) if (/^\d+$/.test(line)) pids.add(Number(line));
       }
@@ -211,7 +211,7 @@ export class AttemptCgroups {
 
   /** Removes the attempt's cgroups, deepest first; waits briefly for killed processes to be gone. */
   async remove(relative: string): Promise<void> {
-    for (const root of hierarchyRoots(this.layout)) {
+    for (const root of cleanupRoots(this.layout)) {
       for (const dir of subtree(`${root}${relative}`)) {
         for (let tries = 0; ; tries++) {
           try {

@@ -14,7 +14,8 @@ export type V1Controller = (typeof V1_CONTROLLERS)[number];
 export const V2_CONTROLLERS = ['memory', 'cpu', 'cpuset', 'pids'] as const;
 
 export type CgroupLayout =
-  | { version: 'v1'; mounts: Partial<Record<V1Controller, string>> }
+  /** `others`: the remaining hierarchies (blkio, name=systemd, a hybrid's cgroup2), where a container engine may also make cgroups under the attempt's. */
+  | { version: 'v1'; mounts: Partial<Record<V1Controller, string>>; others?: string[] }
   | { version: 'v2'; root: string; controllers: string[] };
 
 interface CgroupMount {
@@ -58,7 +59,12 @@ export function cgroupLayout(text: string, v2Controllers: (root: string) => stri
       if (mount.options.includes(controller) && v1[controller] === undefined) v1[controller] = mount.mountPoint;
     }
   }
-  if (v1.memory !== undefined) return { version: 'v1', mounts: v1 };
+  if (v1.memory !== undefined) {
+    const used = new Set(Object.values(v1));
+    // A hybrid host's cgroup2 mount too: runc makes the container's cgroup there as well.
+    const others = [...new Set(mounts.filter((m) => !used.has(m.mountPoint)).map((m) => m.mountPoint))];
+    return { version: 'v1', mounts: v1, ...(others.length > 0 && { others }) };
+  }
   for (const mount of mounts) {
     if (mount.fsType !== 'cgroup2') continue;
     const controllers = (v2Controllers(mount.mountPoint) ?? '').trim().split(/\s+/).filter(Boolean);
@@ -71,4 +77,9 @@ export function cgroupLayout(text: string, v2Controllers: (root: string) => stri
 export function hierarchyRoots(layout: CgroupLayout): string[] {
   if (layout.version === 'v2') return [layout.root];
   return [...new Set(V1_CONTROLLERS.map((c) => layout.mounts[c]).filter((m): m is string => m !== undefined))];
+}
+
+/** Every hierarchy an attempt's subtree may have cgroups in: the ones stint makes and the others. */
+export function cleanupRoots(layout: CgroupLayout): string[] {
+  return layout.version === 'v2' ? [layout.root] : [...hierarchyRoots(layout), ...(layout.others ?? [])];
 }

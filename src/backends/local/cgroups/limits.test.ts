@@ -26,7 +26,7 @@ const limits: AttemptLimits = { memoryBytes: 256 * 2 ** 20, cpus: 1.5, cpuList: 
 describe('cgroup layout', () => {
   it('reads a hybrid host as v1, co-mounted controllers once', () => {
     const layout = cgroupLayout(HYBRID, () => '');
-    expect(layout).toEqual({ version: 'v1', mounts: { memory: '/sys/fs/cgroup/memory', cpu: '/sys/fs/cgroup/cpu,cpuacct', cpuacct: '/sys/fs/cgroup/cpu,cpuacct', cpuset: '/sys/fs/cgroup/cpuset', devices: '/sys/fs/cgroup/devices', pids: '/sys/fs/cgroup/pids', freezer: '/sys/fs/cgroup/freezer' } });
+    expect(layout).toEqual({ version: 'v1', mounts: { memory: '/sys/fs/cgroup/memory', cpu: '/sys/fs/cgroup/cpu,cpuacct', cpuacct: '/sys/fs/cgroup/cpu,cpuacct', cpuset: '/sys/fs/cgroup/cpuset', devices: '/sys/fs/cgroup/devices', pids: '/sys/fs/cgroup/pids', freezer: '/sys/fs/cgroup/freezer' }, others: ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified'] });
     expect(hierarchyRoots(layout!)).toHaveLength(6);
   });
 
