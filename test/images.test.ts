@@ -15,6 +15,8 @@ import { Command } from 'commander';
 import { registerImage, sendDirectory } from '../src/cli/image.js';
 import { serverConfig } from '../src/config.js';
 import { StintError } from '../src/core/errors.js';
+import { ImageService } from '../src/containers/images.js';
+import { Podman } from '../src/containers/podman.js';
 import { startServer, type RunningServer } from '../src/server/start.js';
 import { tempHome } from './helpers/server.js';
 
@@ -77,6 +79,11 @@ describe('stint image import', () => {
     const { images } = await bob.listImages();
     expect(images.find((i) => i.name === `${name}:latest`)).toMatchObject({ digest: image.digest, owner: 'alice', present: true });
     expect(podman('image', 'inspect', '--format', '{{.Id}}', `localhost/stint/${name}:latest`)).toBe(image.imageId.replace(/^sha256:/, ''));
+    // The handle the container engine resolves stint:<name> with, and an unknown name.
+    const service = new ImageService({ store: server.store.images, podman: () => Podman.detect({ home }), clock: { now: () => Date.now() }, isAdmin: async () => false, tempDir: work });
+    expect(await service.resolveStintImage(name)).toEqual({ imageId: image.imageId });
+    expect(await service.resolveStintImage(`nothing-${RUN}`)).toBeNull();
+    expect(await service.resolveImage(`stint:${name}`, { id: null, name: 'anyone' })).toEqual({ ref: image.imageId, digest: image.digest });
   });
 
   it('imports a gzipped rootfs named after its file', async () => {

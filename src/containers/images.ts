@@ -124,6 +124,13 @@ export class ImageService {
     return toResolved(pulled);
   };
 
+  /** The container engine's `resolveStintImage` hook: the image id a stint name stands for, or null. */
+  readonly resolveStintImage = async (nameText: string): Promise<{ imageId: string } | null> => {
+    const name = canonicalName(nameText);
+    const row = name === null ? null : await this.deps.store.getImage(name);
+    return row ? { imageId: row.imageId } : null;
+  };
+
   /**
    * The submit-time check: a `stint:` image must be imported and present; a `docker:` one must be
    * local or known to a reachable registry (a manifest lookup, no pull). INVALID_SPEC /
