@@ -165,6 +165,18 @@ describe.runIf(isRoot)('root server: jobs of mapped users cannot reach root (C1,
     expect(ended).toMatchObject({ state: 'FAILED', exitCode: 3 });
   }, 60_000);
 
+  it("M4: a job's tmp/ is emptied as the job's account, even a directory it locked: links planted in it never make root delete through them", async () => {
+    const victimDir = join(victims, 'tmp-victim');
+    await mkdir(victimDir, { mode: 0o700 });
+    await writeFile(join(victimDir, 'keep'), 'KEEP\n', { mode: 0o600 });
+    const task = `run: |\n  ln -s ${victimDir} "$TMPDIR/link"; mkdir "$TMPDIR/d"; ln -s ${victimDir}/keep "$TMPDIR/d/f"; ln -s ${victimDir} "$TMPDIR/d/g"\n  mkdir "$TMPDIR/locked"; touch "$TMPDIR/locked/x"; chmod 500 "$TMPDIR/locked"\n  exit 0\n`;
+    const { id } = await alice.submit({ task });
+    expect(await waitForJob(alice, id!, isEnded)).toMatchObject({ state: 'SUCCEEDED' });
+    // An attempt is reported ended once its cleanup ran.
+    expect(existsSync(join(await attemptDir(s.home, id!), 'tmp'))).toBe(false);
+    expect(readFileSync(join(victimDir, 'keep'), 'utf8')).toBe('KEEP\n');
+  }, 60_000);
+
   it("C3b: symlinks planted in the next attempt's directory are never followed", async () => {
     const victim2 = join(victims, 'planted-run');
     const victim3 = join(victims, 'planted-log');

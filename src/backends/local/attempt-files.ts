@@ -80,7 +80,7 @@ export async function createJobTmp(attemptDir: string, owner: Account | null): P
  * removes the emptied directory from its own attempt directory. The server's own account (or a
  * non-root server) removes it directly: the job could do nothing the server could not.
  */
-export async function removeJobTmp(attemptDir: string, owner: Account | null, helpers = { setpriv: '/usr/bin/setpriv', find: '/usr/bin/find' }): Promise<void> {
+export async function removeJobTmp(attemptDir: string, owner: Account | null, helpers = { setpriv: '/usr/bin/setpriv', find: '/usr/bin/find', chmod: '/usr/bin/chmod' }): Promise<void> {
   const path = join(attemptDir, 'tmp');
   const found = await lstat(path).catch(() => null);
   if (found === null) return;
@@ -92,10 +92,13 @@ export async function removeJobTmp(attemptDir: string, owner: Account | null, he
     await rm(path, { recursive: true, force: true });
     return;
   }
-  await new Promise<void>((resolve) => {
-    const args = [`--reuid=${owner.uid}`, `--regid=${owner.gid}`, '--init-groups', '--', helpers.find, path, '-mindepth', '1', '-delete'];
+  const asOwner = (command: string[]) => new Promise<void>((resolve) => {
+    const args = [`--reuid=${owner.uid}`, `--regid=${owner.gid}`, '--init-groups', '--', ...command];
     execFile(helpers.setpriv, args, { cwd: '/', env: { PATH: '/usr/bin:/bin' }, timeout: 60_000 }, () => resolve());
   });
+  // A directory the job made unwritable for itself is opened up first (its own files only).
+  await asOwner([helpers.chmod, '-R', 'u+rwX', '--', path]);
+  await asOwner([helpers.find, path, '-mindepth', '1', '-delete']);
   await rmdir(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ENOENT') throw new StintError('CONFLICT', `${path} could not be emptied as uid ${owner.uid} (${error.code}); remove what is left by hand`, { path }, { cause: error });
   });

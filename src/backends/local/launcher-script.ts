@@ -12,7 +12,7 @@
 // cgroup (an OOM kill never takes the recorder) and the job never gets fd 9 (the report channel).
 
 /** Helpers run by the root part, by absolute path (never found through a PATH). */
-export const HELPERS = { bash: '/bin/bash', env: '/usr/bin/env', setpriv: '/usr/bin/setpriv', unshare: '/usr/bin/unshare', mount: '/usr/bin/mount', find: '/usr/bin/find' } as const;
+export const HELPERS = { bash: '/bin/bash', env: '/usr/bin/env', setpriv: '/usr/bin/setpriv', unshare: '/usr/bin/unshare', mount: '/usr/bin/mount', find: '/usr/bin/find', chmod: '/usr/bin/chmod' } as const;
 
 /** The PATH the root part runs helpers with: fixed, never the job's. */
 export const PRIVILEGED_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
