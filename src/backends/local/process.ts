@@ -3,7 +3,8 @@
 // attempt, which starts the job as the attempt's launch.sh says (cgroups, namespace, account):
 // forking from a small bash is far cheaper than spawning from the server's large Node process
 // (8-40 ms). That subshell is the leader of the attempt's own process group (bash job
-// control); cancel and timeouts signal the whole group. Its exit status is written to `exit` with
+// control); cancel and timeouts signal the whole group (on a confining host the final SIGKILL
+// goes through the attempt's cgroup instead, backend.ts, so escapees of the group die too). Its exit status is written to `exit` with
 // one write, so a job killed with the server still finishes and its true exit code is read back
 // after a restart, and it reports "exited DIR" on the launcher's output as a wake-up hint; polling
 // the files stays the truth.
