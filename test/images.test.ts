@@ -6,7 +6,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,6 +160,24 @@ describe('stint image import', () => {
     expect(readdirSync(join(home, 'image-uploads'))).toEqual([]);
   });
 
+  it('receives at most two imports at once (429 with Retry-After for a third)', async () => {
+    const held: Array<ReadableStreamDefaultController<Uint8Array>> = [];
+    const slow = () => new ReadableStream<Uint8Array>({ start(controller) { held.push(controller); controller.enqueue(new Uint8Array(64 * 1024)); } });
+    const first = alice.importImage(slow(), { fileName: 'a.tar' }).catch((e: unknown) => e);
+    const second = alice.importImage(slow(), { fileName: 'b.tar' }).catch((e: unknown) => e);
+    // Both bodies are being received once the server has written their first bytes.
+    const deadline = Date.now() + 10_000;
+    const receiving = () => (existsSync(join(home, 'image-uploads')) ? readdirSync(join(home, 'image-uploads')).length : 0);
+    while (receiving() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const third = await refusal(bob.importImage(Buffer.from('x'), { fileName: 'c.tar' }));
+    expect(third.code).toBe('RATE_LIMITED');
+    expect(third.details.retryAfterSeconds).toBe(30);
+    for (const controller of held) controller.close();
+    // The held bodies were not archives: each is refused once it ends.
+    expect(((await first) as StintError).code).toBe('INVALID_REQUEST');
+    expect(((await second) as StintError).code).toBe('INVALID_REQUEST');
+  });
+
   it('refuses a viewer before reading the body', async () => {
     const error = await refusal(viewer.importImage(Buffer.from('x'), { fileName: 'x.tar' }));
     expect(error.code).toBe('FORBIDDEN');
@@ -235,10 +253,15 @@ describe('prepared at the head of the queue', () => {
     made.push(ref);
     podman('import', rootfsTar('prep', `prep ${RUN}`), ref);
     const hog = await alice.submit({ task: 'name: hog\nresources:\n  accelerators: A100:2\nrun: sleep 600\n' });
+    // Three jobs ahead of it: the image job is 4th in the queue, beyond the 3 that are prepared.
+    const ahead = [];
+    for (let i = 0; i < 3; i++) ahead.push(await alice.submit({ task: 'name: ahead\nresources:\n  accelerators: A100:1\nrun: echo hi\n' }));
     const waiting = await alice.submit({ task: `name: waits\nresources:\n  accelerators: A100:1\n  image_id: docker:${ref}\nrun: echo hi\n` });
     try {
-      // Accepted while local; removed behind stint's back, so the preparer must pull it.
+      // Accepted while local, then removed behind stint's back; once the jobs ahead go, the
+      // preparer finds it missing and pulls it (and fails: no registry here).
       podman('rmi', ref);
+      for (const job of ahead) await alice.cancel(job.id!);
       const log = join(home, 'server.log');
       const deadline = Date.now() + 20_000;
       let text = '';

@@ -3,8 +3,9 @@
 // size cap, then handed to the image service (src/containers/images.ts), and the file is removed
 // whatever happens. Invariants: a viewer's import is refused before its body is read; a declared
 // Content-Length over the cap is refused before reading, a streamed body as soon as it passes the
-// cap (413 naming the limit); the raw-body parser lives only in this route's plugin scope; podman's
-// own messages reach the caller only as the service's one trimmed line.
+// cap (413 naming the limit); at most MAX_IMPORTS_AT_ONCE bodies are received at once (429 with
+// Retry-After beyond); the raw-body parser lives only in this route's plugin scope; podman's own
+// messages reach the caller only as the service's one trimmed line.
 
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -32,12 +33,15 @@ export interface ImageRouteDeps {
 
 const errors = { 400: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 413: ErrorBodySchema, 422: ErrorBodySchema };
 const RAW_TYPES = ['application/octet-stream', 'application/x-tar', 'application/gzip'];
+/** Imports received at once (each may hold up to the cap on disk); more wait for a 429's Retry-After. */
+const MAX_IMPORTS_AT_ONCE = 2;
 
 export function registerImageRoutes(app: FastifyInstance, res: ServerResources): void {
   const deps = (): ImageRouteDeps => {
     if (res.images) return res.images;
     throw new StintError('UNSUPPORTED_FEATURE', 'this server was started without container image support', {});
   };
+  let receiving = 0;
   void app.register(async (scope) => {
     // The body stays a stream: the handler writes it to disk under its own cap.
     scope.addContentTypeParser(RAW_TYPES, (_request, payload, done) => done(null, payload));
@@ -47,20 +51,29 @@ export function registerImageRoutes(app: FastifyInstance, res: ServerResources):
         assertCanSubmit(callerOf(request));
         const declared = Number(request.headers['content-length']);
         if (Number.isFinite(declared) && declared > deps().maxBytes) return refuseRest(reply, tooLarge(deps().maxBytes, declared));
+        if (receiving >= MAX_IMPORTS_AT_ONCE) {
+          void reply.header('retry-after', '30');
+          return refuseRest(reply, new StintError('RATE_LIMITED', `${MAX_IMPORTS_AT_ONCE} image imports are under way on this server; try again in a minute`, { limit: MAX_IMPORTS_AT_ONCE, retryAfterSeconds: 30 }));
+        }
       },
     }, async (request, reply) => {
       const { service, uploadDir, maxBytes } = deps();
-      const file = await receive(request.body as Readable, uploadDir, maxBytes).catch((error: unknown) => {
-        if (error instanceof StintError && error.code === 'BODY_TOO_LARGE') return refuseRest(reply, error);
-        throw error;
-      });
-      if (typeof file !== 'string') return file;
+      receiving++;
       try {
-        const image = await service.importFile({ file, name: request.query.name, fileName: request.query.fileName }, callerOf(request));
-        void reply.status(201);
-        return imageView(image);
+        const file = await receive(request.body as Readable, uploadDir, maxBytes).catch((error: unknown) => {
+          if (error instanceof StintError && error.code === 'BODY_TOO_LARGE') return refuseRest(reply, error);
+          throw error;
+        });
+        if (typeof file !== 'string') return file;
+        try {
+          const image = await service.importFile({ file, name: request.query.name, fileName: request.query.fileName }, callerOf(request));
+          void reply.status(201);
+          return imageView(image);
+        } finally {
+          await rm(file, { force: true });
+        }
       } finally {
-        await rm(file, { force: true });
+        receiving--;
       }
     });
   });
