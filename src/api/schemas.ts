@@ -183,7 +183,14 @@ export const NodeConfinementSchema = z.object({
   notes: z.array(z.string()).optional(),
 });
 export type NodeConfinementView = z.infer<typeof NodeConfinementSchema>;
-export const GpuListSchema = z.object({ gpus: z.array(GpuViewSchema), confinement: z.array(NodeConfinementSchema).default([]) });
+/** Whose Unix account a backend's jobs run as: each owner's own, or one shared account (and why). */
+export const BackendIdentitySchema = z.object({ backend: z.string(), perUser: z.boolean(), why: z.string().optional() });
+export type BackendIdentityView = z.infer<typeof BackendIdentitySchema>;
+export const GpuListSchema = z.object({
+  gpus: z.array(GpuViewSchema),
+  confinement: z.array(NodeConfinementSchema).default([]),
+  identities: z.array(BackendIdentitySchema).default([]),
+});
 
 export const ServerInfoSchema = z.object({ version: z.string(), backends: z.array(z.object({ name: z.string(), kind: z.string() })) });
 

@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander';
 import { connect } from '../api/client.js';
-import type { GpuView, NodeConfinementView } from '../api/schemas.js';
+import type { BackendIdentityView, GpuView, NodeConfinementView } from '../api/schemas.js';
 import { clientConfig } from '../config.js';
 import { paint, table, type Style } from './format.js';
 import type { DrainView } from '../api/observability-schemas.js';
@@ -21,7 +21,7 @@ export function registerGpus(program: Command): void {
     .action(async (flags: { json?: boolean }) => {
       const config = clientConfig();
       const client = connect(config);
-      const { gpus, confinement } = await client.gpus();
+      const { gpus, confinement, identities } = await client.gpus();
       // Why a GPU is unhealthy (drained by hand or by a failed health check), where the server says.
       const drains = (await client.health().catch(() => null))?.drains ?? [];
       if (flags.json) {
@@ -29,8 +29,8 @@ export function registerGpus(program: Command): void {
         return;
       }
       process.stdout.write(renderGpus(gpus, { color: config.color }, drains) + '\n');
-      const lines = renderConfinement(confinement, { color: config.color });
-      if (lines) process.stdout.write(lines + '\n');
+      const lines = [renderConfinement(confinement, { color: config.color }), renderIdentities(identities, { color: config.color })].filter((l) => l !== '');
+      if (lines.length > 0) process.stdout.write(lines.join('\n') + '\n');
     });
 }
 
@@ -64,4 +64,12 @@ export function renderConfinement(nodes: readonly NodeConfinementView[], style: 
     const parts = [`own cgroup (${n.cgroup ?? '?'}): memory, CPUs, pids, GPU devices`, n.privateTmp ? 'private /tmp' : 'own TMPDIR'];
     return [`${n.backend}/${n.node}: jobs confined: ${parts.join('; ')}`, ...(n.notes ?? []).map((note) => `  note: ${note}`)].join('\n');
   }).join('\n');
+}
+
+/** One line per backend whose jobs share one Unix account: the files of one user's jobs are readable by the others'. */
+export function renderIdentities(identities: readonly BackendIdentityView[], style: Style): string {
+  return identities
+    .filter((i) => !i.perUser)
+    .map((i) => paint(style, 'yellow', `${i.backend}: every job runs as one shared account: ${i.why ?? 'unknown reason'}`))
+    .join('\n');
 }

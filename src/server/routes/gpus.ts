@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { GpuListSchema, ServerInfoSchema } from '../../api/schemas.js';
-import type { GpuView, NodeConfinementView } from '../../api/schemas.js';
+import type { BackendIdentityView, GpuView, NodeConfinementView } from '../../api/schemas.js';
 import type { ServerResources } from '../resources.js';
 import { VERSION } from '../../version.js';
 
@@ -18,6 +18,7 @@ export function registerGpuRoutes(app: FastifyInstance, res: ServerResources): v
     const jobs = new Map((await Promise.all(jobIds.map((id) => res.store.getJob(id)))).filter((j) => j !== null).map((j) => [j.id, j]));
     const gpus: GpuView[] = [];
     const confinement: NodeConfinementView[] = [];
+    const identities: BackendIdentityView[] = res.backends.map((b) => ({ backend: b.name, ...b.identity }));
     for (const backend of res.backends) {
       const inventory = await backend.inventory();
       for (const node of inventory.nodes) {
@@ -45,7 +46,7 @@ export function registerGpuRoutes(app: FastifyInstance, res: ServerResources): v
         }
       }
     }
-    return { gpus, confinement };
+    return { gpus, confinement, identities };
   });
   api.get('/api/v1/info', { schema: { summary: 'Server version and backends', response: { 200: ServerInfoSchema } } }, async () => ({
     version: VERSION,
