@@ -38,6 +38,8 @@ export interface ServerConfig {
   observability: ObservabilityConfig;
   /** `--config FILE`: the backends to run (src/server/config-file.ts); absent = one local backend. */
   configFile: string | undefined;
+  /** `--container-runtime PATH`: the OCI runtime podman uses (absolute); absent: detected (runc, else crun). */
+  containerRuntime: string | undefined;
   /** How local backends confine jobs; the shape of those LocalBackendOptions (spread into them). */
   sandbox: LocalSandboxConfig;
 }
@@ -86,6 +88,8 @@ export interface ServerFlags {
   confine?: boolean;
   /** `--max-image-mb N`: the image import size cap in MiB. */
   maxImageMb?: string;
+  /** `--container-runtime PATH`: the OCI runtime for podman. */
+  containerRuntime?: string;
 }
 
 export function stintHome(flag?: string): string {
@@ -112,6 +116,7 @@ export function serverConfig(flags: ServerFlags): Readonly<ServerConfig> {
     databaseSchema: process.env.STINT_DATABASE_SCHEMA || 'stint',
     observability: observabilityConfig(flags),
     configFile: flags.config === undefined ? undefined : resolve(flags.config),
+    containerRuntime: flags.containerRuntime === undefined ? undefined : resolve(flags.containerRuntime),
     sandbox: Object.freeze(sandboxConfig(flags)),
   });
 }

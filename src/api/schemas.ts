@@ -62,6 +62,7 @@ export const AttemptSchema = z.object({
   exitCode: z.number().int().nullable(),
   signal: z.string().nullable(),
   endReason: z.string().nullable(),
+  image: z.object({ ref: z.string(), digest: z.string() }).nullable().optional().describe('the container image the attempt ran (image_id as written and the digest of what ran); null: not in a container'),
   logPath: z.string().nullable().optional().describe("the attempt's output.log on the server's machine, readable by the job's own Unix account; its job directory (work/, checkpoints/) is two levels up"),
 });
 

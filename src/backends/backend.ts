@@ -39,6 +39,8 @@ export interface LaunchRequest {
   env: Record<string, string>;
   /** The Unix account to run as (a root server); absent or null: the server's own user. */
   runAs?: RunAs | null;
+  /** The job's owner in stint (id and name): whose imported images a `docker:`/`stint:` image_id may use. */
+  owner?: { id: number | null; name: string };
   /** The submitter's environment (--export-env): lowest of the job's variables, under the task's envs. */
   exportedEnv?: Record<string, string>;
 }

@@ -56,6 +56,8 @@ export function renderJob(job: JobDetailView, now: number, style: Style): string
   );
   const exported = job.spec.exportedEnvCount;
   if (typeof exported === 'number' && exported > 0) lines.push(['Exported env', `${exported} variable${exported === 1 ? '' : 's'} of the submitter's environment (values not shown)`]);
+  const images = job.attempts.filter((a) => a.image);
+  for (const a of images) lines.push([images.length === 1 ? 'Image' : `Image #${a.attempt}`, `${a.image!.ref} (${a.image!.digest})`]);
   const log = job.attempts.find((a) => a.attempt === job.attempt)?.logPath;
   if (log) lines.push(['Log file', log]);
   const width = Math.max(...lines.map(([k]) => k.length));

@@ -33,9 +33,10 @@ export function registerServer(program: Command): void {
     .option('--fake-gpu-devices <dir>', 'device nodes of the fake GPUs (--gpus): GPU N is DIR/nvidiaN, so a job can open only its own')
     .option('--default-memory-per-gpu <size>', 'memory limit of a task that states no `memory`, per GPU it holds, e.g. 64GB (default: no limit)')
     .option('--pids-limit <n>', 'processes and threads per job (default 16384)')
+    .option('--container-runtime <path>', 'OCI runtime podman runs containers with (default: runc if installed, else crun)')
     .option('--no-confine', 'run jobs without their own cgroup and mount namespace (limits are then not enforced; the server says so)')
     .option('--webhook-allow <entries>', 'where members may point their webhooks: comma-separated hosts, host:port, URL prefixes, addresses or CIDRs, or * for any public host (default: none, only admins set webhooks; or STINT_WEBHOOK_ALLOW)')
-    .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string; allowRootJobs?: boolean; sharedAccountInsecure?: boolean; jobsDir?: string; config?: string; maxImageMb?: string; fakeGpuDevices?: string; defaultMemoryPerGpu?: string; pidsLimit?: string; confine?: boolean } & ObservabilityFlags) => {
+    .action(async (flags: { port?: string; host?: string; home?: string; gpus?: string; killGrace?: string; preemptGrace?: string; preemptMinRuntime?: string; allowRootJobs?: boolean; sharedAccountInsecure?: boolean; jobsDir?: string; config?: string; maxImageMb?: string; fakeGpuDevices?: string; defaultMemoryPerGpu?: string; pidsLimit?: string; confine?: boolean; containerRuntime?: string } & ObservabilityFlags) => {
       if (flags.metricsToken !== undefined) {
         throw new StintError('INVALID_REQUEST', '--metrics-token is refused: a token on the command line is visible to every local user in `ps`. Write it to a file only the server\'s account can read and pass --metrics-token-file PATH, or set STINT_METRICS_TOKEN', { field: '--metrics-token', accepted: '--metrics-token-file PATH or STINT_METRICS_TOKEN' });
       }

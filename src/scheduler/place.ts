@@ -179,6 +179,7 @@ async function launch(deps: PlaceDeps, backend: Backend, job: JobRow, placement:
       workdirArchive: job.workdirArchive,
       env: {},
       runAs: await deps.runAs(job.owner, job.ownerId),
+      owner: { id: job.ownerId, name: job.owner },
       exportedEnv: await deps.store.getExportedEnv(job.id),
     });
     const running = await deps.transitions.apply({

@@ -16,7 +16,7 @@ import type { ServerConfig } from '../config.js';
 import { systemClock } from '../core/clock.js';
 import { StintError } from '../core/errors.js';
 import type { Backend } from '../backends/backend.js';
-import { createBackends } from './backends.js';
+import { createBackends, podmanFor } from './backends.js';
 import { Scheduler } from '../scheduler/loop.js';
 import { JobTransitions } from '../scheduler/transitions.js';
 import { openSqliteStore } from '../store/sqlite/store.js';
@@ -81,11 +81,15 @@ async function startLocked(config: ServerConfig, locks: ServerLocks): Promise<Ru
   const store = await openStore(config);
   const bootstrap = await bootstrapSingleUser(store.users, config.owner, token, systemClock.now());
   if (bootstrap !== 'unchanged') logger.info({ user: config.owner, bootstrap }, 'the token in $STINT_HOME/token is now the admin token of the server\'s user');
-  const unguarded = await createBackends(config).catch(async (error: unknown) => {
+  const clock = systemClock;
+  // Images before backends, over the same podman: the engine resolves docker:/stint: through the
+  // image service (the owner rule), and a second detect would rewrite containers.conf.
+  const podman = podmanFor(config);
+  const images = setUpImages({ home: config.home, store, clock, logger, maxBytes: config.maxImageBytes, podman: () => podman() });
+  const unguarded = await createBackends(config, { podman, resolveImage: images.service.resolveImage }).catch(async (error: unknown) => {
     await store.close();
     throw error;
   });
-  const clock = systemClock;
   const transitions = new JobTransitions(store, clock);
   // Metrics, GPU telemetry, health drains, idle-GPU policy, alerts; the scheduler sees the backends
   // through it (drained GPUs unhealthy).
@@ -93,7 +97,6 @@ async function startLocked(config: ServerConfig, locks: ServerLocks): Promise<Ru
   const backends = observability.backends;
   const runAsPolicy = { serverIsRoot: process.getuid?.() === 0, serverUser: config.owner, allowRootJobs: config.allowRootJobs };
   const runAs = (owner: string, ownerId?: number | null) => runAsFor(owner, store.users, runAsPolicy, ownerId);
-  const images = setUpImages({ home: config.home, store, clock, logger, maxBytes: config.maxImageBytes });
   const scheduler = new Scheduler({ runAs, prepare: images.prepare, store, backends, clock, transitions, logger, config: { killGraceMs: config.killGraceMs, pollIntervalMs: config.pollIntervalMs, preemptGraceMs: config.preemptGraceMs, preemptMinRuntimeMs: config.preemptMinRuntimeMs }, hooks: observability.hooks });
   // The HTTP side sees the backends as they are: a drained GPU is out of placement, not out of the
   // machine, so a job that needs it is still admitted and waits (drains are in /api/v1/health).

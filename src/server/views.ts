@@ -100,9 +100,16 @@ export function jobDetailView(
       exitCode: a.exitCode,
       signal: a.signal,
       endReason: a.endReason,
+      image: attemptImage(a.handle),
       logPath: a.logPath,
     })),
   };
+}
+
+/** The image a local container attempt recorded in its handle (backends/local/backend.ts), or null. */
+function attemptImage(handle: Record<string, unknown>): { ref: string; digest: string } | null {
+  const image = handle.image as { ref?: unknown; digest?: unknown } | undefined;
+  return image && typeof image.ref === 'string' && typeof image.digest === 'string' ? { ref: image.ref, digest: image.digest } : null;
 }
 
 /**
@@ -113,5 +120,5 @@ export function jobDetailView(
 export function redactedJobDetailView(job: JobRow, attempts: readonly AttemptRow[], wait: WaitInfo | undefined, rule: string, rank?: JobPriority): JobDetailView {
   const view = jobDetailView(job, attempts, [], wait, rank);
   const message = `only the job's owner, admins of its project and admins see its spec and events (rule ${rule})`;
-  return { ...view, spec: { redacted: true, rule, message }, events: [], attempts: view.attempts.map((a) => ({ ...a, logPath: null })) };
+  return { ...view, spec: { redacted: true, rule, message }, events: [], attempts: view.attempts.map((a) => ({ ...a, image: null, logPath: null })) };
 }

@@ -25,7 +25,7 @@ const names: string[] = [];
 
 function request(overrides: Partial<ContainerRequest> = {}): ContainerRequest {
   return {
-    imageId: `stint:${TEST_IMAGE}`, attemptName: `h3-${process.pid}-${seq++}`, runAs: NOBODY, cgroupParent: null, gpus: [],
+    imageId: `stint:${TEST_IMAGE}`, attemptName: `h3-${process.pid}-${seq++}`, owner: null, runAs: NOBODY, cgroupParent: null, gpus: [],
     mounts: [], workdir: '/tmp', memoryBytes: null, cpus: null, pidsLimit: 256, ...overrides,
   };
 }

@@ -8,6 +8,7 @@
 // and the node says in its inventory how far (never silently unconfined); a task with `image_id`
 // runs through the container engine when one is given and available.
 
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Inventory, Node } from '../../core/inventory.js';
@@ -19,6 +20,7 @@ import { DEFAULT_PIDS_LIMIT, endedOutOfMemory, finishSandbox, gpuDeviceNumbers, 
 import type { CgroupEvidence } from './cgroups/attempt-cgroup.js';
 import { probeConfinement } from './cgroups/confinement.js';
 import type { ContainerEngine, ContainerLaunch } from './container-port.js';
+import { accountGroups, homeMount } from './container/account.js';
 import { detectHostResources, discoverGpus } from './gpus/discover.js';
 import { prepareJobsDir } from './jobs-dir.js';
 import { HELPERS } from './launcher-script.js';
@@ -93,6 +95,8 @@ class LocalBackend implements Backend {
   readonly name: string;
   private readonly listeners: Array<() => void> = [];
   private readonly launcher: ProcessLauncher;
+  /** Its containers' names start `stint-<this>-`: a short hash of the jobs dir, so two servers on one machine never share a name. */
+  private readonly containerPrefix: string;
   /** Cleanups under way, by attempt: concurrent polls share one. */
   private readonly finishing = new Map<string, Promise<CgroupEvidence | null>>();
 
@@ -104,6 +108,7 @@ class LocalBackend implements Backend {
     private readonly sandbox: SandboxSettings,
   ) {
     this.name = options.name;
+    this.containerPrefix = createHash('sha256').update(jobsDir).digest('hex').slice(0, 8);
     this.launcher = new ProcessLauncher(() => this.notify(), launcherPidFile(options));
     const engine = options.containers;
     const { image, ...rest } = LOCAL_UNSUPPORTED;
@@ -123,9 +128,11 @@ class LocalBackend implements Backend {
     const engine = imageId !== null && this.options.containers?.unavailable === null ? this.options.containers : null;
     let container: ContainerLaunch | null = null;
     const sandbox = await prepareSandbox(this.sandbox, request, paths.attemptDir, owner, engine && imageId !== null ? async (cgroupParent, limits) => {
+      const home = runAs ? homeMount(runAs) : null;
       container = await engine.prepareLaunch({
-        imageId, attemptName: `stint-${this.name}-${request.jobId}-${request.attempt}`, runAs: owner, cgroupParent, gpus: request.gpus,
-        mounts: [paths.workdir, paths.checkpoints].map((p) => ({ host: p, container: p, readOnly: false })),
+        imageId, attemptName: `${this.containerPrefix}-${this.name}-${request.jobId}-${request.attempt}`, owner: request.owner ?? null,
+        runAs: owner && runAs && { ...owner, groups: accountGroups(runAs) }, cgroupParent, gpus: request.gpus,
+        mounts: [...(home ? [home] : []), ...[paths.workdir, paths.checkpoints].map((p) => ({ host: p, container: p, readOnly: false }))],
         workdir: paths.workdir, memoryBytes: limits.memoryBytes, cpus: limits.cpus, pidsLimit: limits.pidsMax,
       });
       return container.argv;

@@ -12,12 +12,20 @@ export interface ContainerMount {
   readOnly: boolean;
 }
 
+/** The stint user a job belongs to: whose `docker:`/`stint:` names the image resolves (images.ts owner rule). */
+export interface ImageOwner {
+  id: number | null;
+  name: string;
+}
+
 export interface ContainerRequest {
   /** The task's `image_id` as written: `docker:<ref>`, `oci:<dir>`, `stint:<name>`. */
   imageId: string;
   /** Unique per attempt, stable across server restarts (the container's name derives from it). */
   attemptName: string;
-  /** Who runs inside; null: the server's own account. */
+  /** The job's owner in stint (null: unknown, e.g. a test); `docker:`/`stint:` refs resolve for them. */
+  owner: ImageOwner | null;
+  /** Who runs inside; null: the server's own account. `groups`: supplementary groups from the system database. */
   runAs: { uid: number; gid: number; groups?: number[] } | null;
   /** The attempt's cgroup, relative to each controller's root (e.g. `/stint/ab12/job-4-1`); null when not confined. */
   cgroupParent: string | null;

@@ -1,6 +1,8 @@
 // The podman implementation of the local backend's ContainerEngine (../container-port.ts): turns
-// `image_id` into an exact image (`docker:<ref>` local first, else pulled with a time limit;
-// `stint:<name>` an imported image; `oci:<dir>` a layout read as the job's account), checks once
+// `image_id` into an exact image (`docker:<ref>` and `stint:<name>` through the image service's
+// resolver for the job's owner, so an imported image serves `docker:` only for its importer or
+// when an admin imported it; without a resolver, `docker:` is looked up by its fully qualified
+// name only, never podman's short-name match; `oci:<dir>` a layout read as the job's account), checks once
 // per image that it has /bin/bash, and builds the `podman run` argv (run-args.ts) with the job's
 // GPUs as CDI devices (cdi.ts).
 // Must hold: the argv runs the image id that was inspected, and that id's digest is what
@@ -12,7 +14,7 @@ import { join } from 'node:path';
 import { type CdiDevices, type CdiGpu, prepareCdi } from '../../../containers/cdi.js';
 import type { Podman } from '../../../containers/podman.js';
 import { StintError } from '../../../core/errors.js';
-import type { ContainerEngine, ContainerLaunch, ContainerRequest } from '../container-port.js';
+import type { ContainerEngine, ContainerLaunch, ContainerRequest, ImageOwner } from '../container-port.js';
 import { copyLayout, removeCopy } from './oci-layout.js';
 import { buildRunArgs, containerGpuEnv } from './run-args.js';
 
@@ -23,8 +25,12 @@ export interface PodmanEngineOptions {
   home: string;
   /** The GPUs of the inventory, for CDI and AMD device nodes (a function when the backend that owns them is made after the engine). */
   gpus: readonly CdiGpu[] | (() => Promise<readonly CdiGpu[]>);
-  /** How a `stint:<name>` image is found (images.ts); default: podman name `localhost/stint/<name>`. */
-  resolveStintImage?: (name: string) => Promise<{ imageId: string } | null>;
+  /**
+   * How `docker:` and `stint:` images are found for a job's owner (ImageService.resolveImage, which
+   * applies the owner rule and pulls when needed). Default: `docker:` by its fully qualified name
+   * (local, else pulled), `stint:<name>` as podman name `localhost/stint/<name>`.
+   */
+  resolveImage?: (imageId: string, owner: ImageOwner) => Promise<{ ref: string; digest: string }>;
   /** Longest a `docker:` pull may take before the launch fails. Default 10 minutes. */
   pullTimeoutMs?: number;
   /** Where stint's CDI spec is written (default /var/run/cdi) and where NVIDIA's is looked for. */
@@ -78,16 +84,27 @@ class PodmanEngine implements ContainerEngine {
     const colon = ref.indexOf(':');
     const scheme = colon < 0 ? '' : ref.slice(0, colon);
     const rest = ref.slice(colon + 1);
+    if ((scheme === 'docker' || scheme === 'stint') && this.options.resolveImage) return this.resolveForOwner(ref, request.owner);
     if (scheme === 'docker') return this.resolveDocker(ref, rest);
     if (scheme === 'stint') return this.resolveStint(ref, rest);
     if (scheme === 'oci') return this.importLayout(ref, rest, request.runAs);
     throw imageError(ref, 'it names no known kind of image', 'docker:<ref>, stint:<name> or oci:<dir>');
   }
 
+  /** Through the image service: what the owner may run under that name, as an exact image id. */
+  private async resolveForOwner(imageId: string, owner: ImageOwner | null): Promise<ResolvedImage> {
+    if (owner === null) throw imageError(imageId, 'the job has no owner to resolve its image for', 'a job submitted by a user');
+    const found = await this.options.resolveImage!(imageId, owner);
+    const image = await this.inspect(found.ref.replace(/^sha256:/, ''));
+    if (!image) throw imageError(imageId, `the image it resolved to (${found.ref}) is not in podman's storage`, 'an image from `stint image list` or a registry');
+    return { id: image.id, digest: found.digest || image.digest };
+  }
+
   private async resolveDocker(imageId: string, ref: string): Promise<ResolvedImage> {
     const full = normalizeDockerRef(ref);
     if (full === null) throw imageError(imageId, `${JSON.stringify(ref)} is not an image reference`, 'docker:<name>[:tag][@sha256:...], e.g. docker:ubuntu:22.04');
-    const local = (await this.inspect(ref)) ?? (await this.inspect(full));
+    // Only the fully qualified name: podman matches a short name against any local image whose name ends with it.
+    const local = await this.inspect(full);
     if (local) return local;
     const timeoutMs = this.options.pullTimeoutMs ?? 600_000;
     const pulled = await this.podman.run(['pull', '--quiet', `docker://${full}`], { timeoutMs });
@@ -101,8 +118,7 @@ class PodmanEngine implements ContainerEngine {
 
   private async resolveStint(imageId: string, name: string): Promise<ResolvedImage> {
     if (!/^[a-z0-9][a-z0-9._/-]*(:[\w][\w.-]*)?$/.test(name)) throw imageError(imageId, `${JSON.stringify(name)} is not an image name`, 'stint:<name>[:tag] of `stint image list`');
-    const found = this.options.resolveStintImage ? await this.options.resolveStintImage(name) : { imageId: `localhost/stint/${name}` };
-    const image = found ? await this.inspect(found.imageId) : null;
+    const image = await this.inspect(`localhost/stint/${name}`);
     if (!image) throw imageError(imageId, `no imported image ${JSON.stringify(name)}`, 'a name from `stint image list` (import one with `stint image import FILE --name NAME`)');
     return image;
   }

@@ -16,7 +16,7 @@ function golden(name: string, args: string[]): void {
 }
 
 const REQUEST: ContainerRequest = {
-  imageId: 'docker:pytorch/pytorch:2.3.0', attemptName: 'ab12-job-4-1', runAs: { uid: 1001, gid: 1001, groups: [1001, 44, 27] },
+  imageId: 'docker:pytorch/pytorch:2.3.0', attemptName: 'ab12-job-4-1', owner: { id: 7, name: 'alice' }, runAs: { uid: 1001, gid: 1001, groups: [1001, 44, 27] },
   cgroupParent: '/stint/ab12/job-4-1', gpus: [2, 3],
   mounts: [
     { host: '/var/lib/stint/jobs/4/attempt-1/work', container: '/var/lib/stint/jobs/4/attempt-1/work', readOnly: false },
