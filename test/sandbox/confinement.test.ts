@@ -95,7 +95,7 @@ describe.skipIf(!isRoot)('confinement of local jobs (root)', () => {
   it('ends a job that goes over its memory limit as out_of_memory, with peak and limit', async () => {
     const ref = await launch(backend, "python3 -c 'b = b\"x\" * (1 << 30); print(len(b))'", { resources: { memoryGb: { value: 0.25, orMore: false } } });
     const end = await waitForEnd(backend, ref, TIMEOUT);
-    expect(end).toMatchObject({ reason: 'out_of_memory', detail: expect.stringMatching(/^out of memory: peak [\d.]+ [KMG]iB, limit 256 MiB \(\d+ oom kills? in the job's cgroup/) });
+    expect(end).toMatchObject({ reason: 'out_of_memory', detail: expect.stringMatching(/^peak [\d.]+ [KMG]iB, limit 256 MiB \(\d+ oom kills? in the job's cgroup/) });
     // Recorded before the cgroup went: a server started after it reads the same end back.
     const again = await backendAt(home);
     expect((await again.poll([ref])).get(`${ref.jobId}.1`)).toMatchObject({ reason: 'out_of_memory', detail: end.detail });

@@ -48,6 +48,6 @@ describe('confinement through the server', () => {
     const { client } = await serverWith({ defaultMemoryPerGpu: '256MB' });
     const { id } = await client.submit({ task: "resources: {accelerators: A100:1}\nrun: python3 -c 'b = b\"x\" * (1 << 30)'\n" });
     const job = await waitForJob(client, id!, isEnded, 30_000);
-    expect(job).toMatchObject({ state: 'FAILED', reason: expect.stringMatching(/out of memory: peak [\d.]+ [KMG]iB, limit 256 MiB/) });
+    expect(job).toMatchObject({ state: 'FAILED', reason: expect.stringMatching(/^out of memory: peak [\d.]+ [KMG]iB, limit 256 MiB/) });
   });
 });

@@ -33,6 +33,6 @@ describe('out of memory', () => {
   it('says peak, limit and how the job\'s shell ended', () => {
     expect(formatBytes(1.02 * 2 ** 30)).toBe('1.02 GiB');
     expect(formatBytes(limit)).toBe('256 MiB');
-    expect(outOfMemoryDetail({ peakBytes: limit, limitBytes: limit, oomKills: 1 }, 'killed by SIGKILL')).toBe("out of memory: peak 256 MiB, limit 256 MiB (1 oom kill in the job's cgroup; the job's shell: killed by SIGKILL)");
+    expect(outOfMemoryDetail({ peakBytes: limit, limitBytes: limit, oomKills: 1 }, 'killed by SIGKILL')).toBe("peak 256 MiB, limit 256 MiB (1 oom kill in the job's cgroup; the job's shell: killed by SIGKILL)");
   });
 });

@@ -163,10 +163,10 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 || Number.isInteger(value) ? value : value.toFixed(2)} ${units[unit]}`;
 }
 
-/** "out of memory: peak 256 MiB, limit 256 MiB (1 oom kill; the job's shell: killed by SIGKILL)". */
+/** "peak 256 MiB, limit 256 MiB (1 oom kill; the job's shell: killed by SIGKILL)"; the scheduler says "out of memory: " before it. */
 export function outOfMemoryDetail(evidence: CgroupEvidence, ended: string): string {
   const peak = evidence.peakBytes === null ? 'peak unknown' : `peak ${formatBytes(evidence.peakBytes)}`;
   const limit = evidence.limitBytes === null ? 'no limit' : `limit ${formatBytes(evidence.limitBytes)}`;
   const kills = evidence.oomKills > 0 ? `${evidence.oomKills} oom kill${evidence.oomKills === 1 ? '' : 's'} in the job's cgroup` : 'killed at the limit';
-  return `out of memory: ${peak}, ${limit} (${kills}; the job's shell: ${ended})`;
+  return `${peak}, ${limit} (${kills}; the job's shell: ${ended})`;
 }
