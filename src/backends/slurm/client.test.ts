@@ -56,6 +56,31 @@ describe('SlurmClient environment', () => {
     }
   });
 
+  it("keeps ssh's shared-connection socket in a private directory of its own, never at a path a local user can plant", async () => {
+    // A stand-in `ssh` on PATH records the options it is given (the real ssh is tested in test/slurm/ssh.test.ts).
+    const bin = mkdtempSync(join(tmpdir(), 'stint-fake-ssh-'));
+    writeFileSync(join(bin, 'ssh'), '#!/bin/sh\nprintf "%s\\n" "$@" >"$(dirname "$0")/argv"\n', { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      const paths: string[] = [];
+      for (const _ of [1, 2]) {
+        await new SlurmClient({ timeoutSeconds: 10, ssh: { host: '127.0.0.1', port: 1 } }).run('true', []);
+        const argv = readFileSync(join(bin, 'argv'), 'utf8').split('\n');
+        paths.push(argv.find((a) => a.startsWith('ControlPath='))!.slice('ControlPath='.length));
+      }
+      for (const p of paths) {
+        const dir = p.slice(0, p.lastIndexOf('/'));
+        const st = statSync(dir);
+        expect(st.isDirectory() && st.uid === process.getuid!() && (st.mode & 0o777) === 0o700).toBe(true);
+        expect(p).not.toMatch(/\/stint-ssh-%C$/);
+      }
+      expect(paths[0]).not.toBe(paths[1]);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
   it('uses sudo only over SSH, and only with a user name', async () => {
     await expect(new SlurmClient({ timeoutSeconds: 10 }).run('true', [], undefined, 'alice')).rejects.toThrow(/sudo is used only over SSH/);
     const ssh = new SlurmClient({ timeoutSeconds: 10, ssh: { host: '127.0.0.1', port: 1 } });

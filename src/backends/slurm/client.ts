@@ -17,9 +17,10 @@
 // `sudo -n -u <user> -H --` (never a password prompt); its words are quoted like every other.
 
 import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { StintError } from '../../core/errors.js';
 import { readLogFile } from '../local/backend.js';
 import type { LogChunk } from '../backend.js';
@@ -88,6 +89,13 @@ export function shellQuote(word: string): string {
 
 export class SlurmClient {
   commandsRun = 0;
+
+  /**
+   * Where ssh's shared-connection socket lives: a fresh 0700 directory of this process with an
+   * unguessable name. Never a fixed path in /tmp: ssh uses whatever socket it finds at its
+   * ControlPath, so a local user who planted one there would receive every command and its stdin.
+   */
+  private controlDir: string | null = null;
 
   constructor(private readonly options: ClientOptions) {}
 
@@ -194,6 +202,11 @@ export class SlurmClient {
     });
   }
 
+  private sshControlDir(): string {
+    this.controlDir ??= mkdtempSync(join(tmpdir(), 'stint-ssh-'));
+    return this.controlDir;
+  }
+
   private commandLine(command: string, args: readonly string[], sudoUser?: string): [string, string[]] {
     const ssh = this.options.ssh;
     if (sudoUser !== undefined && !ssh) throw new StintError('INTERNAL', 'sudo is used only over SSH; locally a submission drops with setpriv', {});
@@ -202,7 +215,7 @@ export class SlurmClient {
     const target = ssh.user ? `${ssh.user}@${ssh.host}` : ssh.host;
     const sshArgs = ['-o', 'BatchMode=yes', '-o', `ConnectTimeout=${Math.max(1, Math.min(this.options.timeoutSeconds, 30))}`,
       // One TCP connection and login for every command (a poll every second would otherwise log in every second).
-      '-o', 'ControlMaster=auto', '-o', `ControlPath=${tmpdir()}/stint-ssh-%C`, '-o', 'ControlPersist=60'];
+      '-o', 'ControlMaster=auto', '-o', `ControlPath=${this.sshControlDir()}/%C`, '-o', 'ControlPersist=60'];
     for (const o of ssh.options ?? []) sshArgs.push('-o', o);
     if (ssh.port !== undefined) sshArgs.push('-p', String(ssh.port));
     if (ssh.key !== undefined) sshArgs.push('-i', ssh.key);
