@@ -6,6 +6,7 @@
 // out_of_memory, an OCI layout imports and runs with no registry, and one user's `docker:` name
 // never runs another user's imported image (refused at submit; failed, not run, at launch).
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -138,6 +139,22 @@ describe.skipIf(!isRoot)('containers end to end (root server process, mapped acc
     const groups = execFileSync('id', ['-G', ALICE], { encoding: 'utf8' }).trim().split(/\s+/).map(Number).sort((a, b) => a - b);
     expect(log).toBe(`${aliceHome} True [${groups.join(', ')}]\n`);
   }, 180_000);
+
+  it('names the container after a hash of the jobs dir, so two servers on one machine never share a name', async () => {
+    const { id } = await alice.client.submit({ task: 'resources: {image_id: "docker:pyimg:1"}\nrun: echo "$STINT_JOB_DIR"; python3 -c \"import time; time.sleep(600)\"\n' });
+    await waitForJob(alice.client, id!, (j) => j.state === 'RUNNING', 60_000);
+    const podman = await detectPodman(await mkdtemp(join(tmpdir(), 'stint-e2e-podman-')));
+    let names: string[] = [];
+    while (!names.some((n) => n.endsWith(`-local-${id}-1`))) {
+      names = (await podman.run(['ps', '--format', '{{.Names}}'])).stdout.trim().split('\n');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await alice.client.cancel(id!);
+    const jobDir = (await alice.client.logs(id!)).text.trim();
+    const hash = createHash('sha256').update(dirname(jobDir)).digest('hex').slice(0, 8);
+    expect(names).toContain(`stint-${hash}-local-${id}-1`);
+    await waitForJob(alice.client, id!, ended, 60_000);
+  }, 120_000);
 
   it("refuses bob's docker: name of alice's import at submit", async () => {
     await expect(bob.client.submit({ task: 'resources: {image_id: "docker:pyimg:1"}\nrun: read -r m < /marker && echo \"$m\"\n' }))
