@@ -124,7 +124,7 @@ export class ImageService {
     return toResolved(pulled);
   };
 
-  /** The container engine's `resolveStintImage` hook: the image id a stint name stands for, or null. */
+  /** The image id a stint name stands for, or null (the container engine calls `resolveImage`, which also checks presence). */
   readonly resolveStintImage = async (nameText: string): Promise<{ imageId: string } | null> => {
     const name = canonicalName(nameText);
     const row = name === null ? null : await this.deps.store.getImage(name);
