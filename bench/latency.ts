@@ -3,8 +3,8 @@
 
 import { percentile, round, startBenchServer } from './server.js';
 
-export async function benchLatency(jobs = 200): Promise<Record<string, unknown>> {
-  const server = await startBenchServer(['--gpus', 'A100:8']);
+export async function benchLatency(jobs = 200, serverArgs: string[] = []): Promise<Record<string, unknown>> {
+  const server = await startBenchServer(['--gpus', 'A100:8', ...serverArgs]);
   try {
     const latencies: number[] = [];
     for (let i = 0; i < jobs; i++) {

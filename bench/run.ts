@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { benchConfineCost } from './confine-cost.js';
 import { benchLatency } from './latency.js';
 import { benchMemory } from './memory.js';
 import { REPO } from './server.js';
@@ -26,9 +27,11 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   latency: () => benchLatency(),
   throughput: () => benchThroughput(),
   memory: () => benchMemory(),
+  // Not in the default run (about 4 minutes): `npm run bench -- confine-cost`.
+  'confine-cost': () => benchConfineCost(),
   schedule: async () => JSON.parse(execFileSync(process.execPath, [join(REPO, 'dist', 'bench', 'policy.js')], { encoding: 'utf8' }).trim().split('\n').pop()!),
 };
 for (const [name, run] of Object.entries(benches)) {
-  if (only && only !== name) continue;
+  if (only ? only !== name : name === 'confine-cost') continue;
   await save(name, await run());
 }

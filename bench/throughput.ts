@@ -6,8 +6,8 @@
 
 import { percentile, round, startBenchServer } from './server.js';
 
-export async function benchThroughput(jobs = 2000, inFlight = 32): Promise<Record<string, unknown>> {
-  const server = await startBenchServer(['--gpus', 'A100:8', '--kill-grace', '1']);
+export async function benchThroughput(jobs = 2000, inFlight = 32, serverArgs: string[] = []): Promise<Record<string, unknown>> {
+  const server = await startBenchServer(['--gpus', 'A100:8', '--kill-grace', '1', ...serverArgs]);
   const { client } = server;
   try {
     const blocker = (await client.submit({ task: 'resources: {accelerators: A100:8}\nrun: sleep 600\n' })).id!;
