@@ -116,6 +116,66 @@ describe('stint image import', () => {
     expect(idOf(victim)).toBe(before);
   });
 
+  // Red team H1 (issue 12): podman load applied every RepoTag of an archive, then the import
+  // failed on "2 names" before it undid them, leaving registry names on the uploader's image.
+  it('never moves a name of another image, whatever an archive lists in RepoTags (attack H1)', async () => {
+    const victim = `docker.io/library/h7ubuntu-${RUN}:22.04`;
+    const second = `docker.io/library/h7python-${RUN}:3.11`;
+    made.push(victim, `localhost/stint/mine-${RUN}:latest`);
+    podman('import', rootfsTar('h1-victim', `h1 victim ${RUN}`), victim);
+    const before = idOf(victim);
+    const evil = `localhost/h7evil-${RUN}:1`;
+    made.push(evil);
+    podman('import', rootfsTar('h1-evil', `h1 evil ${RUN}`), evil);
+    const unpacked = join(work, 'h1-archive');
+    mkdirSync(unpacked);
+    podman('save', '--format', 'docker-archive', '-o', join(work, 'h1-saved.tar'), evil);
+    execFileSync('tar', ['-C', unpacked, '-xf', join(work, 'h1-saved.tar')]);
+    const manifest = JSON.parse(readFileSync(join(unpacked, 'manifest.json'), 'utf8')) as Array<{ RepoTags?: string[] }>;
+    manifest[0]!.RepoTags = [victim, second];
+    writeFileSync(join(unpacked, 'manifest.json'), JSON.stringify(manifest));
+    const archive = join(work, 'h1.tar');
+    execFileSync('tar', ['-C', unpacked, '-cf', archive, '.']);
+    const result = await bob.importImage(readFileSync(archive), { name: `mine-${RUN}` }).catch((e: unknown) => e);
+    expect(idOf(victim)).toBe(before);
+    expect(() => idOf(second)).toThrow();
+    const service = new ImageService({ store: server.store.images, podman: () => Podman.detect({ home }), clock: { now: () => Date.now() }, isAdmin: async () => false, tempDir: work });
+    expect((await service.resolveImage(`docker:h7ubuntu-${RUN}:22.04`, { id: 999, name: 'carol' })).ref).toBe(`sha256:${before}`);
+    // The import itself succeeds under its stint name only.
+    expect(result).toMatchObject({ name: `mine-${RUN}:latest`, owner: 'bob', source: 'docker-archive' });
+    expect(podman('image', 'inspect', '--format', '{{.RepoTags}}', evil)).not.toContain('h7ubuntu');
+  });
+
+  it('refuses an archive with two manifest.json entries (which one podman reads is not ours to guess)', async () => {
+    const dir = join(work, 'dup');
+    mkdirSync(join(dir, 'a'), { recursive: true });
+    mkdirSync(join(dir, 'b'));
+    writeFileSync(join(dir, 'a', 'manifest.json'), JSON.stringify([{ Config: 'c.json', Layers: ['l.tar'] }]));
+    writeFileSync(join(dir, 'b', 'manifest.json'), JSON.stringify([{ Config: 'd.json', Layers: ['l.tar'], RepoTags: ['docker.io/library/x:1'] }]));
+    const archive = join(work, 'dup.tar');
+    execFileSync('tar', ['-C', join(dir, 'a'), '-cf', archive, 'manifest.json']);
+    execFileSync('tar', ['-C', join(dir, 'b'), '-rf', archive, './manifest.json']);
+    const error = await refusal(alice.importImage(readFileSync(archive), { name: `dup-${RUN}` }));
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.message).toMatch(/manifest\.json.*more than once/);
+  });
+
+  // Red team M2: --max-image-mb capped the compressed body only; a small .tar.gz became a huge file.
+  it('refuses a small gzip whose content is over the server limit, naming the limit, and keeps no file', async () => {
+    const dir = join(work, 'bomb');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify([{ Config: 'c.json', Layers: ['layer.tar'] }]));
+    execFileSync('truncate', ['-s', '40M', join(dir, 'layer.tar')]);
+    const archive = join(work, 'bomb.tar.gz');
+    execFileSync('tar', ['-C', dir, '-czf', archive, 'manifest.json', 'layer.tar']);
+    const body = readFileSync(archive);
+    expect(body.length).toBeLessThan(1024 * 1024);
+    const error = await refusal(alice.importImage(body, { name: `bomb-${RUN}` }));
+    expect(error.code).toBe('BODY_TOO_LARGE');
+    expect(error.message).toMatch(/limit of 16\.0 MiB/);
+    expect(readdirSync(join(home, 'image-uploads'))).toEqual([]);
+  });
+
   it('imports an OCI layout directory (podman save --format oci-dir) streamed as a tar', async () => {
     const source = `localhost/h5oci-${RUN}:1`;
     made.push(source, `localhost/stint/oci-${RUN}:1`);

@@ -37,6 +37,7 @@ export function setUpImages(options: ImageSetupOptions): ImageSetup {
     clock: options.clock,
     isAdmin: async (id) => (await options.store.users.getUserById(id))?.role === 'admin',
     tempDir: uploadDir,
+    maxBytes: options.maxBytes,
   });
   const preparer = new ImagePreparer({ images: service, clock: options.clock, logger: options.logger });
   return { service, uploadDir, maxBytes: options.maxBytes, prepare: (jobs) => preparer.prepare(jobs) };

@@ -8,15 +8,16 @@
 // it); `docker:<ref>` is looked up fully qualified, and matches an imported image of that name only
 // when its importer is the job's owner or an admin; what resolution returns is the image id, so
 // what was checked is what runs; imports run one at a time; temporary files are removed.
+// podman never sees an archive's own names (image-rewrite.ts drops them before `podman load`), and
+// whatever load did, every name it changed is restored before the import answers; an upload whose
+// decompressed content passes the server's image limit is refused (413) before it is unpacked.
 
-import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import type { Clock } from '../core/clock.js';
 import { StintError } from '../core/errors.js';
 import type { ImageRow, ImageStore } from '../store/images.js';
 import { classifyArchive, type ArchiveKind } from './image-archive.js';
+import { rewriteArchive } from './image-rewrite.js';
 import { canonicalName, nameFromArchiveTag, nameFromFileName, NAME_ACCEPTED, parseImageId, podmanNameOf, qualifyDockerRef, validateImageName } from './image-names.js';
 import { PodmanImages, type LocalImage, type PodmanRunner } from './podman-images.js';
 
@@ -53,6 +54,8 @@ export interface ImageServiceDeps {
   isAdmin: (userId: number) => Promise<boolean>;
   /** A directory only the server can write (decompressed archives go there). */
   tempDir: string;
+  /** The most bytes an archive may hold once decompressed (the server's --max-image-mb). Default: no limit. */
+  maxBytes?: number;
   /** Limit on `podman pull` (default 10 min) and on the registry probe at submit (default 20 s). */
   pullTimeoutMs?: number;
   probeTimeoutMs?: number;
@@ -75,7 +78,7 @@ export class ImageService {
   /** Imports an uploaded archive; the file is the caller's to remove. */
   async importFile(request: ImportRequest, caller: ImageCaller): Promise<ImageView> {
     const podman = await this.podman();
-    const kind = await classifyArchive(request.file);
+    const kind = await classifyArchive(request.file, this.maxBytes);
     const name = chooseName(request, kind);
     const existing = await this.deps.store.getImage(name);
     if (existing) assertMayChange(existing, caller, 'replace');
@@ -211,11 +214,12 @@ export class ImageService {
     if (kind.source === 'rootfs') {
       await podman.importRootfs(file, target);
     } else {
-      const plain = kind.gzip && kind.source === 'docker-archive' ? await this.gunzip(file) : null;
+      const plain = `${this.deps.tempDir}/unpacked-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.tar`;
       try {
-        await this.loadUnnamed(podman, plain ?? file, target);
+        await rewriteArchive(file, kind, plain, this.maxBytes);
+        await this.loadUnnamed(podman, plain, target);
       } finally {
-        if (plain) await rm(plain, { force: true });
+        await rm(plain, { force: true });
       }
     }
     const local = await podman.inspect(target);
@@ -223,30 +227,42 @@ export class ImageService {
     return local;
   }
 
-  /** `podman load`, then the archive's own names are undone (restored to the images that held them). */
+  /** `podman load` of one image (an archive without names), then every name the load changed is put back as it was. */
   private async loadUnnamed(podman: PodmanImages, file: string, target: string): Promise<void> {
     const before = await podman.names();
-    const loaded = await podman.load(file);
-    const image = await podman.inspect(loaded);
-    if (!image) throw new StintError('INTERNAL', `podman loaded ${loaded} but cannot find it`, {});
-    for (const [name, id] of await podman.names()) {
-      if (id !== image.id || before.get(name) === id) continue;
-      await podman.untag(image.id, name);
-      const previous = before.get(name);
-      if (previous !== undefined) await podman.tag(previous, name);
+    let id: string;
+    try {
+      id = await this.loadOne(podman, file);
+    } finally {
+      await restoreNames(podman, before);
     }
-    await podman.tag(image.id, target);
+    await podman.tag(id, target);
   }
 
-  private async gunzip(file: string): Promise<string> {
-    const out = `${this.deps.tempDir}/unpacked-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.tar`;
-    try {
-      await pipeline(createReadStream(file), createGunzip(), createWriteStream(out, { mode: 0o600, flags: 'wx' }));
-    } catch (error) {
-      await rm(out, { force: true });
-      throw new StintError('INVALID_REQUEST', `the uploaded file is not a readable gzip archive: ${error instanceof Error ? error.message : String(error)}`, { field: 'body' });
+  /** The one image `podman load` stored (counted as images: a name and an id of the same image are one). */
+  private async loadOne(podman: PodmanImages, file: string): Promise<string> {
+    const ids = new Set<string>();
+    for (const loaded of await podman.load(file)) {
+      const image = await podman.inspect(loaded);
+      if (!image) throw new StintError('INTERNAL', `podman loaded ${loaded} but cannot find it`, {});
+      ids.add(image.id);
     }
-    return out;
+    if (ids.size !== 1) throw new StintError('INVALID_REQUEST', `the archive held ${ids.size} images; import one image at a time`, { field: 'body' });
+    return [...ids][0]!;
+  }
+
+  private get maxBytes(): number {
+    return this.deps.maxBytes ?? Number.MAX_SAFE_INTEGER;
+  }
+}
+
+/** Every name that is not where it was in `before` goes back there (or away, if it was not there). */
+async function restoreNames(podman: PodmanImages, before: ReadonlyMap<string, string>): Promise<void> {
+  for (const [name, id] of await podman.names()) {
+    const previous = before.get(name);
+    if (previous === id) continue;
+    await podman.untag(id, name);
+    if (previous !== undefined) await podman.tag(previous, name);
   }
 }
 

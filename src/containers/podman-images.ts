@@ -71,13 +71,13 @@ export class PodmanImages {
     return withPrefix(result.stdout.trim().split('\n').pop() ?? '');
   }
 
-  /** `podman load -i FILE` (docker or OCI archive); what podman says it loaded (a name or an id). */
-  async load(file: string): Promise<string> {
+  /** `podman load -i FILE` (docker or OCI archive); what podman says it loaded (names or ids; the caller counts images). */
+  async load(file: string): Promise<string[]> {
     const result = await this.podman.run(['load', '--input', file], { timeoutMs: STORE_MS });
     if (result.code !== 0) throw new StintError('INVALID_REQUEST', `podman could not load the archive: ${trimmedError(result.stderr)}`, { field: 'body' });
     const loaded = [...result.stdout.matchAll(/^Loaded image(?:\(s\))?:\s*(.+)$/gm)].flatMap((m) => m[1]!.split(',').map((s) => s.trim()));
-    if (loaded.length !== 1) throw new StintError('INVALID_REQUEST', `the archive held ${loaded.length} images; import one image at a time`, { field: 'body' });
-    return loaded[0]!;
+    if (loaded.length === 0) throw new StintError('INVALID_REQUEST', 'podman loaded the archive but names no image it stored', { field: 'body' });
+    return loaded;
   }
 
   async tag(id: string, name: string): Promise<void> {

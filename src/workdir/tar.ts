@@ -84,12 +84,12 @@ function paxRecord(key: string, value: string): string {
   return `${length}${body}`;
 }
 
-function padding(size: number): Buffer {
+export function padding(size: number): Buffer {
   return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
 }
 
 /** The header blocks for one entry: a PAX header first when a field does not fit ustar. */
-function encodeHeader(entry: Omit<TarEntry, 'typeflag' | 'type'> & { type: Exclude<TarEntryType, 'other'> }): Buffer[] {
+export function encodeHeader(entry: Omit<TarEntry, 'typeflag' | 'type'> & { type: Exclude<TarEntryType, 'other'> }): Buffer[] {
   const stored = entry.type === 'directory' ? `${entry.path}/` : entry.path;
   const split = splitUstarPath(stored);
   const records: string[] = [];
