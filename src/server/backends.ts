@@ -53,7 +53,7 @@ export function podmanFor(config: Pick<ServerConfig, 'home' | 'containerRuntime'
 }
 
 export async function createBackends(config: Readonly<ServerConfig>, wiring: ContainerWiring = { podman: podmanFor(config) }): Promise<Backend[]> {
-  if (config.configFile === undefined) return [await createLocalWithContainers({ ...config.sandbox, name: 'local', home: config.home, jobsDir: config.jobsDir, fakeGpus: config.fakeGpus }, { podman: wiring.podman, resolveImage: wiring.resolveImage })];
+  if (config.configFile === undefined) return [await createLocalWithContainers({ ...config.sandbox, name: 'local', home: config.home, jobsDir: config.jobsDir, fakeGpus: config.fakeGpus }, { podman: wiring.podman, resolveImage: wiring.resolveImage, maxImageBytes: config.maxImageBytes })];
   const file = readConfigFile(config.configFile, TYPES);
   const backends: Backend[] = [];
   try {
@@ -70,7 +70,7 @@ async function create(section: BackendSection, config: Readonly<ServerConfig>, w
     if (section.type === 'local') {
       const gpus = typeof section.config.gpus === 'string' ? section.config.gpus : config.fakeGpus;
       const runtime = typeof section.config.container_runtime === 'string' ? section.config.container_runtime : undefined;
-      return await createLocalWithContainers({ ...config.sandbox, name: section.name, home: config.home, jobsDir: config.jobsDir, fakeGpus: gpus }, { enabled: section.config.containers !== false, podman: () => wiring.podman(runtime), resolveImage: wiring.resolveImage });
+      return await createLocalWithContainers({ ...config.sandbox, name: section.name, home: config.home, jobsDir: config.jobsDir, fakeGpus: gpus }, { enabled: section.config.containers !== false, podman: () => wiring.podman(runtime), resolveImage: wiring.resolveImage, maxImageBytes: config.maxImageBytes });
     }
     return await createSlurmFromSection(section);
   } catch (error) {
@@ -81,12 +81,12 @@ async function create(section: BackendSection, config: Readonly<ServerConfig>, w
 }
 
 /** A local backend with the podman container engine, whose CDI devices come from the backend's own GPU inventory. */
-export async function createLocalWithContainers(options: LocalBackendOptions, containers: { enabled?: boolean; podman?: () => Promise<Podman | { unavailable: string }>; resolveImage?: ImageResolver }): Promise<Backend> {
+export async function createLocalWithContainers(options: LocalBackendOptions, containers: { enabled?: boolean; podman?: () => Promise<Podman | { unavailable: string }>; resolveImage?: ImageResolver; maxImageBytes?: number }): Promise<Backend> {
   if (containers.enabled === false) return createLocalBackend(options);
   const podman = await (containers.podman ?? podmanFor({ home: options.home, containerRuntime: undefined }))();
   let backend: Backend | null = null;
   const engine = createPodmanEngine({
-    podman, home: options.home, resolveImage: containers.resolveImage,
+    podman, home: options.home, resolveImage: containers.resolveImage, maxImageBytes: containers.maxImageBytes,
     gpus: async () => (backend ? (await backend.inventory()).nodes[0]?.gpus ?? [] : []),
   });
   backend = await createLocalBackend({ ...options, containers: engine });

@@ -23,6 +23,45 @@ let engine: ContainerEngine;
 let fakeDev: string;
 const names: string[] = [];
 
+/** Imports a busybox rootfs (with bash's stand-in from the test image's tree) shaped by `shape`; its image id. */
+async function importRootfs(name: string, shape: (root: string) => void, ref = `localhost/stint/${name}:latest`): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'stint-h7-rootfs-'));
+  const root = join(dir, 'rootfs');
+  mkdirSync(join(root, 'bin'), { recursive: true });
+  execFileSync('cp', ['/bin/busybox', join(root, 'bin/busybox')]);
+  for (const applet of ['sh', 'sleep', 'cat', 'id']) symlinkSync('busybox', join(root, 'bin', applet));
+  shape(root);
+  execFileSync('tar', ['--numeric-owner', '-C', root, '-cf', join(dir, 'rootfs.tar'), '.']);
+  const result = await podman.run(['import', '--quiet', join(dir, 'rootfs.tar'), ref]);
+  if (result.code !== 0) throw new Error(`podman import failed: ${result.stderr}`);
+  rmSync(dir, { recursive: true, force: true });
+  return result.stdout.trim().split('\n').pop()!.replace(/^sha256:/, '');
+}
+
+/** The host's bash and the libraries ldd names, copied into `root`. */
+function withRealBash(root: string): void {
+  execFileSync('cp', ['/bin/bash', join(root, 'bin/bash')]);
+  for (const lib of execFileSync('ldd', ['/bin/bash'], { encoding: 'utf8' }).match(/\/\S+/g) ?? []) {
+    mkdirSync(join(root, lib, '..'), { recursive: true });
+    execFileSync('cp', [lib, join(root, lib)]);
+  }
+}
+
+/** Running containers of image `id`. */
+function running(id: string): string[] {
+  const out = execFileSync('podman', ['ps', '--all', '--filter', `ancestor=${id}`, '--filter', 'status=running', '--format', '{{.Names}}'], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l !== '');
+}
+
+function imageExists(ref: string): boolean {
+  try {
+    execFileSync('podman', ['image', 'exists', ref], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function request(overrides: Partial<ContainerRequest> = {}): ContainerRequest {
   return {
     imageId: `stint:${TEST_IMAGE}`, attemptName: `h3-${process.pid}-${seq++}`, owner: null, runAs: NOBODY, cgroupParent: null, gpus: [],
@@ -189,6 +228,69 @@ describe.skipIf(process.getuid?.() !== 0)('podman container engine (root)', () =
     const layout = await mkdtemp(join(tmpdir(), 'stint-oci-private-'));
     chmodSync(layout, 0o700);
     await expect(engine.prepareLaunch(request({ imageId: `oci:${layout}` }))).rejects.toThrow(/could not read it/);
+  });
+
+  // Red team M1 (issue 12): the /bin/bash check ran the image's own code with no limits, and at
+  // its timeout only the podman client died; an image whose bash never exits kept running.
+  it("checks /bin/bash without running the image: a bash that never exits leaves no container (attack M1)", async () => {
+    const id = await importRootfs('h7-hostile', (root) => {
+      writeFileSync(join(root, 'bin/bash'), '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });
+    });
+    const launch = await engine.prepareLaunch(request({ imageId: 'stint:h7-hostile' })).catch((e: unknown) => e);
+    expect(running(id)).toEqual([]);
+    expect(launch).toMatchObject({ image: { ref: 'stint:h7-hostile' } });
+  }, 180_000);
+
+  it("resolves the image's /bin/bash inside the image: an absolute link to the host's bash is not followed (attack)", async () => {
+    const hostOnly = await mkdtemp(join(tmpdir(), 'stint-hostonly-'));
+    writeFileSync(join(hostOnly, 'bash'), '#!/bin/sh\n', { mode: 0o755 });
+    await importRootfs('h7-hostlink', (root) => symlinkSync(join(hostOnly, 'bash'), join(root, 'bin/bash')));
+    await expect(engine.prepareLaunch(request({ imageId: 'stint:h7-hostlink' }))).rejects.toThrow(/has no \/bin\/bash/);
+    // A merged /usr (bin -> usr/bin, an absolute link inside the image) is found.
+    await importRootfs('h7-usrmerge', (root) => {
+      mkdirSync(join(root, 'usr/bin'), { recursive: true });
+      execFileSync('cp', ['-a', join(root, 'bin/.'), join(root, 'usr/bin')]);
+      rmSync(join(root, 'bin'), { recursive: true });
+      symlinkSync('/usr/bin', join(root, 'bin'));
+      writeFileSync(join(root, 'usr/bin/bash'), '#!/bin/sh\n', { mode: 0o755 });
+    });
+    names.push((await engine.prepareLaunch(request({ imageId: 'stint:h7-usrmerge' }))).name);
+  });
+
+  // Red team M3: an oci: layout could fill the disk up to a fixed 64 GiB, and every launch left a dangling image.
+  it("refuses an OCI layout larger than the server's image limit, leaving nothing in scratch", async () => {
+    const small = createPodmanEngine({ podman, home, gpus: [], maxImageBytes: 1024 * 1024 });
+    const layout = join(await mkdtemp(join(tmpdir(), 'stint-oci-big-')), 'layout');
+    expect((await podman.run(['save', '--format', 'oci-dir', '-o', layout, `localhost/stint/${TEST_IMAGE}`])).code).toBe(0);
+    execFileSync('chown', ['-R', '65534:65534', join(layout, '..')]);
+    await expect(small.prepareLaunch(request({ imageId: `oci:${layout}` }))).rejects.toThrow(/more than 1\.0 MiB, this server's image limit/);
+    expect(readdirSync(scratchDir(home)).filter((f) => f.startsWith('oci-'))).toEqual([]);
+  });
+
+  it('removes the image an OCI layout imported once the attempt is cleaned up (no dangling image)', async () => {
+    const source = 'localhost/h7-oci-once:1';
+    const id = await importRootfs('h7-oci-once', (root) => {
+      withRealBash(root);
+      mkdirSync(join(root, 'tmp'), { mode: 0o1777 });
+      chmodSync(join(root, 'tmp'), 0o1777);
+      writeFileSync(join(root, 'label'), `once ${process.pid} ${Date.now()}`);
+    }, source);
+    const layout = join(await mkdtemp(join(tmpdir(), 'stint-oci-once-')), 'layout');
+    expect((await podman.run(['save', '--format', 'oci-dir', '-o', layout, source])).code).toBe(0);
+    expect((await podman.run(['rmi', source])).code).toBe(0);
+    execFileSync('chown', ['-R', '65534:65534', join(layout, '..')]);
+    const launch = await engine.prepareLaunch(request({ imageId: `oci:${layout}` }));
+    expect(imageExists(id)).toBe(true);
+    expect(await runLaunch(launch, { run: 'cat /label', workdir: '/tmp' })).toMatchObject({ code: 0, output: expect.stringMatching(/^once /) });
+    await engine.cleanup(launch.name);
+    expect(imageExists(id)).toBe(false);
+    // The image the test suite shares (named) is never removed by a layout of it.
+    const shared = join(await mkdtemp(join(tmpdir(), 'stint-oci-shared-')), 'layout');
+    expect((await podman.run(['save', '--format', 'oci-dir', '-o', shared, `localhost/stint/${TEST_IMAGE}`])).code).toBe(0);
+    execFileSync('chown', ['-R', '65534:65534', join(shared, '..')]);
+    const again = await engine.prepareLaunch(request({ imageId: `oci:${shared}` }));
+    await engine.cleanup(again.name);
+    expect(imageExists(`localhost/stint/${TEST_IMAGE}`)).toBe(true);
   });
 
   it('cleans up idempotently, also a container that was never made', async () => {

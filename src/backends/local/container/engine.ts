@@ -8,14 +8,19 @@
 // Must hold: the argv runs the image id that was inspected, and that id's digest is what
 // `prepareLaunch` reports; no path a job controls is opened by root (mount sources must be real
 // directories or files, not links; oci: dirs go through oci-layout.ts); `cleanup` is idempotent.
+// Nothing of an image runs outside its job: the /bin/bash check mounts the image read-only and
+// resolves the path inside it (image-files.ts), never executing it. An `oci:` import is bounded by
+// the server's image limit and a time limit, is recorded under <home>/containers/oci-images/ per
+// container, and `cleanup` removes it again unless a name or another container holds it.
 
-import { lstatSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CdiDevices, type CdiGpu, prepareCdi } from '../../../containers/cdi.js';
+import { isExecutableInRoot } from '../../../containers/image-files.js';
 import type { Podman } from '../../../containers/podman.js';
 import { StintError } from '../../../core/errors.js';
 import type { ContainerEngine, ContainerLaunch, ContainerRequest, ImageOwner } from '../container-port.js';
-import { copyLayout, removeCopy } from './oci-layout.js';
+import { copyLayout, LAYOUT_LIMITS, removeCopy } from './oci-layout.js';
 import { buildRunArgs, containerGpuEnv } from './run-args.js';
 
 export interface PodmanEngineOptions {
@@ -33,6 +38,10 @@ export interface PodmanEngineOptions {
   resolveImage?: (imageId: string, owner: ImageOwner) => Promise<{ ref: string; digest: string }>;
   /** Longest a `docker:` pull may take before the launch fails. Default 10 minutes. */
   pullTimeoutMs?: number;
+  /** The most bytes an `oci:` layout may hold (the server's --max-image-mb). Default: LAYOUT_LIMITS. */
+  maxImageBytes?: number;
+  /** Longest the job's account may take to archive an `oci:` layout. Default 10 minutes. */
+  layoutTimeoutMs?: number;
   /** Where stint's CDI spec is written (default /var/run/cdi) and where NVIDIA's is looked for. */
   cdiDir?: string;
   cdiSearchDirs?: readonly string[];
@@ -60,10 +69,18 @@ class PodmanEngine implements ContainerEngine {
   constructor(private readonly podman: Podman, private readonly options: PodmanEngineOptions) {}
 
   async prepareLaunch(request: ContainerRequest): Promise<ContainerLaunch> {
-    const image = await this.resolve(request);
+    const name = containerName(request.attemptName);
+    try {
+      return await this.launchOf(request, name, await this.resolve(request, name));
+    } catch (error) {
+      await this.removeImported(name);
+      throw error;
+    }
+  }
+
+  private async launchOf(request: ContainerRequest, name: string, image: ResolvedImage): Promise<ContainerLaunch> {
     await this.checkBash(request.imageId, image.id);
     for (const mount of request.mounts) checkMountSource(mount.host);
-    const name = containerName(request.attemptName);
     const self = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
     const gpus = typeof this.options.gpus === 'function' ? await this.options.gpus() : this.options.gpus;
     const args = buildRunArgs({
@@ -77,9 +94,31 @@ class PodmanEngine implements ContainerEngine {
   async cleanup(name: string): Promise<void> {
     const result = await this.podman.run(['rm', '--force', '--ignore', '--time', '0', name], { timeoutMs: 60_000 });
     if (result.code !== 0) throw new StintError('BACKEND_ERROR', `podman rm ${name} failed (exit ${result.code}): ${result.stderr.trim().slice(0, 500)}`, { container: name });
+    await this.removeImported(name);
   }
 
-  private async resolve(request: ContainerRequest): Promise<ResolvedImage> {
+  private importedRecord(name: string): string {
+    return join(this.options.home, 'containers', 'oci-images', name);
+  }
+
+  /** The image an `oci:` launch of container `name` imported goes, unless a name or a container still holds it. */
+  private async removeImported(name: string): Promise<void> {
+    const record = this.importedRecord(name);
+    let id: string;
+    try {
+      id = readFileSync(record, 'utf8').trim();
+    } catch {
+      return;
+    }
+    if (/^[0-9a-f]{64}$/.test(id)) {
+      const tags = await this.podman.run(['image', 'inspect', '--format', '{{len .RepoTags}}', id], { timeoutMs: 60_000 });
+      // Without --force podman refuses while a container uses it: that attempt's cleanup removes it later.
+      if (tags.code === 0 && tags.stdout.trim() === '0') await this.podman.run(['rmi', id], { timeoutMs: 60_000 });
+    }
+    rmSync(record, { force: true });
+  }
+
+  private async resolve(request: ContainerRequest, name: string): Promise<ResolvedImage> {
     const ref = request.imageId;
     const colon = ref.indexOf(':');
     const scheme = colon < 0 ? '' : ref.slice(0, colon);
@@ -87,7 +126,7 @@ class PodmanEngine implements ContainerEngine {
     if ((scheme === 'docker' || scheme === 'stint') && this.options.resolveImage) return this.resolveForOwner(ref, request.owner);
     if (scheme === 'docker') return this.resolveDocker(ref, rest);
     if (scheme === 'stint') return this.resolveStint(ref, rest);
-    if (scheme === 'oci') return this.importLayout(ref, rest, request.runAs);
+    if (scheme === 'oci') return this.importLayout(ref, rest, request.runAs, name);
     throw imageError(ref, 'it names no known kind of image', 'docker:<ref>, stint:<name> or oci:<dir>');
   }
 
@@ -123,11 +162,13 @@ class PodmanEngine implements ContainerEngine {
     return image;
   }
 
-  private async importLayout(imageId: string, dir: string, runAs: ContainerRequest['runAs']): Promise<ResolvedImage> {
-    const copy = await copyLayout(dir, runAs, scratchDir(this.options.home));
+  private async importLayout(imageId: string, dir: string, runAs: ContainerRequest['runAs'], name: string): Promise<ResolvedImage> {
+    const limits = { ...LAYOUT_LIMITS, maxBytes: this.options.maxImageBytes ?? LAYOUT_LIMITS.maxBytes, timeoutMs: this.options.layoutTimeoutMs ?? LAYOUT_LIMITS.timeoutMs };
+    const copy = await copyLayout(dir, runAs, scratchDir(this.options.home), limits);
     try {
       const pulled = await this.podman.run(['pull', '--quiet', `oci:${copy}`], { timeoutMs: 600_000 });
       const id = pulled.stdout.trim().split('\n').pop() ?? '';
+      if (/^[0-9a-f]{64}$/.test(id)) this.recordImported(name, id);
       if (pulled.code !== 0 || !/^[0-9a-f]{64}$/.test(id)) throw imageError(imageId, `podman could not import it (exit ${pulled.code}): ${pulled.stderr.trim().slice(-400)}`, 'an OCI image layout directory (`podman save --format oci-dir`, `skopeo copy ... oci:DIR`)');
       // podman names the image after the copy's path; that name means nothing once the copy is gone.
       await this.podman.run(['untag', id, `localhost${copy}:latest`], { timeoutMs: 60_000 });
@@ -139,6 +180,11 @@ class PodmanEngine implements ContainerEngine {
     }
   }
 
+  private recordImported(name: string, id: string): void {
+    mkdirSync(join(this.options.home, 'containers', 'oci-images'), { recursive: true, mode: 0o700 });
+    writeFileSync(this.importedRecord(name), `${id}\n`, { mode: 0o600 });
+  }
+
   private async inspect(ref: string): Promise<ResolvedImage | null> {
     const result = await this.podman.run(['image', 'inspect', '--format', '{{.Id}} {{.Digest}}', ref], { timeoutMs: 60_000 });
     if (result.code !== 0) return null;
@@ -146,17 +192,19 @@ class PodmanEngine implements ContainerEngine {
     return id && /^[0-9a-f]{64}$/.test(id) ? { id, digest: digest && digest !== '<none>' ? digest : `sha256:${id}` } : null;
   }
 
-  /** Runs the image once (no network, nobody, no capabilities) to see that /bin/bash starts. */
+  /** Looks for /bin/bash in the image's files (mounted read-only; nothing of the image runs). */
   private async checkBash(imageId: string, id: string): Promise<void> {
     if (this.withBash.has(id)) return;
-    const result = await this.podman.run([
-      'run', '--rm', '--pull', 'never', '--network', 'none', '--user', '65534:65534', '--cap-drop', 'all', '--security-opt', 'no-new-privileges',
-      ...this.podman.ulimitArgs, '--entrypoint', '/bin/bash', id, '--norc', '--noprofile', '-c', 'exit 0',
-    ], { timeoutMs: 120_000 });
-    if (result.code !== 0) {
-      const why = /bin\/bash|executable file|no such file/i.test(result.stderr) ? 'it has no /bin/bash, which stint runs setup and run with' : `a test run failed (exit ${result.code}): ${result.stderr.trim().slice(-400)}`;
-      throw imageError(imageId, why, 'an image with /bin/bash (e.g. debian, ubuntu, python, pytorch/pytorch)');
+    const mounted = await this.podman.run(['image', 'mount', id], { timeoutMs: 60_000 });
+    const root = mounted.stdout.trim().split('\n').pop() ?? '';
+    if (mounted.code !== 0 || !root.startsWith('/')) throw imageError(imageId, `podman could not mount it to look for /bin/bash (exit ${mounted.code}): ${mounted.stderr.trim().slice(-400)}`, 'an image in podman\'s storage');
+    let found: boolean;
+    try {
+      found = isExecutableInRoot(root, '/bin/bash');
+    } finally {
+      await this.podman.run(['image', 'unmount', id], { timeoutMs: 60_000 });
     }
+    if (!found) throw imageError(imageId, 'it has no /bin/bash, which stint runs setup and run with', 'an image with /bin/bash (e.g. debian, ubuntu, python, pytorch/pytorch)');
     this.withBash.add(id);
   }
 

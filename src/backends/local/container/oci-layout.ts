@@ -4,7 +4,9 @@
 // as hostile input, keeps only regular files and directories at safe relative paths, writes them
 // into a fresh directory of its own, and podman imports that copy.
 // Must hold: root reads no path of the user's; what podman reads is stint's own copy holding no
-// link of any kind; the copy is removed whatever happens; bounded in bytes and entries.
+// link of any kind; the copy is removed whatever happens; bounded in bytes (the server's image
+// limit, counted as the stream arrives, so sparse files expanded by tar count in full), in entries
+// and in time (the archiver is killed at the limit).
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,9 +24,10 @@ const TAR = '/bin/tar';
 export interface LayoutLimits {
   maxBytes: number;
   maxEntries: number;
+  timeoutMs: number;
 }
 
-export const LAYOUT_LIMITS: Readonly<LayoutLimits> = Object.freeze({ maxBytes: 64 * 1024 ** 3, maxEntries: 100_000 });
+export const LAYOUT_LIMITS: Readonly<LayoutLimits> = Object.freeze({ maxBytes: 20 * 1024 ** 3, maxEntries: 100_000, timeoutMs: 10 * 60_000 });
 
 /**
  * Copies the layout at `dir`, read as `account` (null: the server's own account, which may read it
@@ -62,6 +65,8 @@ async function extract(dir: string, account: { uid: number; gid: number } | null
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => { if (stderr.length < 4096) stderr += chunk.toString('utf8'); });
   const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 128)));
+  let timedOut = false;
+  const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, limits.timeoutMs);
   const reader = new TarStreamReader();
   const state = { fd: -1, bytes: 0, entries: 0 };
   try {
@@ -69,7 +74,7 @@ async function extract(dir: string, account: { uid: number; gid: number } | null
       for (const event of reader.push(chunk)) {
         if (event.type === 'data') {
           state.bytes += event.data.length;
-          if (state.bytes > limits.maxBytes) throw layoutError(dir, `it holds more than ${limits.maxBytes} bytes`);
+          if (state.bytes > limits.maxBytes) throw layoutError(dir, `it holds more than ${mib(limits.maxBytes)}, this server's image limit (stint server --max-image-mb)`);
           if (state.fd >= 0) writeSync(state.fd, event.data);
           continue;
         }
@@ -79,12 +84,15 @@ async function extract(dir: string, account: { uid: number; gid: number } | null
       }
     }
   } catch (error) {
+    clearTimeout(timer);
     child.kill('SIGKILL');
     throw error instanceof StintError ? error : layoutError(dir, error instanceof Error ? error.message : String(error));
   } finally {
     closeCurrent(state);
   }
   const code = await exited;
+  clearTimeout(timer);
+  if (timedOut) throw layoutError(dir, `the job's account took longer than ${Math.round(limits.timeoutMs / 1000)} s to read it`);
   // tar's verdict first: a layout the account cannot read ends the stream early.
   if (code !== 0) throw layoutError(dir, `the job's account could not read it (tar exit ${code}): ${stderr.trim().slice(0, 500)}`);
   try {
@@ -110,6 +118,10 @@ function openEntry(dir: string, copy: string, entry: { path: string; type: strin
 function closeCurrent(state: { fd: number }): void {
   if (state.fd >= 0) closeSync(state.fd);
   state.fd = -1;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 }
 
 function layoutError(dir: string, reason: string): StintError {
