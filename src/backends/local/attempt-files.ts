@@ -18,6 +18,7 @@ import { chmod, lchown, lstat, mkdir, open, readdir, rm, rmdir } from 'node:fs/p
 import { join } from 'node:path';
 import { StintError } from '../../core/errors.js';
 import { unpackWorkdir } from '../../workdir/unpack.js';
+import { SYSTEM_PROGRAMS } from '../system-programs.js';
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
 
@@ -80,7 +81,7 @@ export async function createJobTmp(attemptDir: string, owner: Account | null): P
  * removes the emptied directory from its own attempt directory. The server's own account (or a
  * non-root server) removes it directly: the job could do nothing the server could not.
  */
-export async function removeJobTmp(attemptDir: string, owner: Account | null, helpers = { setpriv: '/usr/bin/setpriv', find: '/usr/bin/find', chmod: '/usr/bin/chmod' }): Promise<void> {
+export async function removeJobTmp(attemptDir: string, owner: Account | null, helpers: Pick<typeof SYSTEM_PROGRAMS, 'setpriv' | 'find' | 'chmod'> = SYSTEM_PROGRAMS): Promise<void> {
   const path = join(attemptDir, 'tmp');
   const found = await lstat(path).catch(() => null);
   if (found === null) return;

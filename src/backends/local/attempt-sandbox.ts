@@ -15,7 +15,7 @@ import { type Account, createAttemptFile, createJobTmp, readStateFile, removeJob
 import type { CgroupEvidence } from './cgroups/attempt-cgroup.js';
 import type { HostConfinement } from './cgroups/confinement.js';
 import { type AttemptLimits, chooseCpus, type DeviceNumber, formatCpuList } from './cgroups/limits.js';
-import { type LaunchPlan, HELPERS } from './launcher-script.js';
+import type { LaunchPlan } from './launcher-script.js';
 import { procsFiles } from './cgroups/limits.js';
 
 export const DEFAULT_PIDS_LIMIT = 16384;
@@ -122,7 +122,7 @@ export async function finishSandbox(settings: SandboxSettings, attemptDir: strin
   }
   // What a job left that its own account cannot remove stays in the root-owned attempt
   // directory; it never keeps the attempt's end from being reported.
-  await removeJobTmp(attemptDir, owner, { setpriv: HELPERS.setpriv, find: HELPERS.find, chmod: HELPERS.chmod }).catch(() => undefined);
+  await removeJobTmp(attemptDir, owner).catch(() => undefined);
   return evidence;
 }
 

@@ -11,11 +11,12 @@
 // the cgroup.procs files of the plan; the subshell that records the exit stays out of the job's
 // cgroup (an OOM kill never takes the recorder) and the job never gets fd 9 (the report channel).
 
-/** Helpers run by the root part, by absolute path (never found through a PATH). */
-export const HELPERS = { bash: '/bin/bash', env: '/usr/bin/env', setpriv: '/usr/bin/setpriv', unshare: '/usr/bin/unshare', mount: '/usr/bin/mount', find: '/usr/bin/find', chmod: '/usr/bin/chmod' } as const;
+import { PRIVILEGED_PATH, SYSTEM_PROGRAMS } from '../system-programs.js';
 
-/** The PATH the root part runs helpers with: fixed, never the job's. */
-export const PRIVILEGED_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+/** Helpers run by the root part, by absolute path (never found through a PATH). */
+export const HELPERS = SYSTEM_PROGRAMS;
+export { PRIVILEGED_PATH };
+
 
 /**
  * What the job's own shell runs: load the environment from fd 3 (env.sh), then `cd` to the

@@ -22,6 +22,7 @@ import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StintError } from '../../core/errors.js';
+import { SYSTEM_PROGRAMS } from '../system-programs.js';
 import { readLogFile } from '../local/backend.js';
 import type { LogChunk } from '../backend.js';
 import { loginEnvironment } from '../account-env.js';
@@ -36,8 +37,7 @@ const SUBMIT_ENV = ['LANG', 'LC_ALL', 'TZ', 'TERM'];
  * variables would change what stint parses and every job it submits.
  */
 export const SLURM_SERVER_ENV = ['SLURM_CONF'];
-const SETPRIV = '/usr/bin/setpriv';
-const BASH = '/bin/bash';
+const { setpriv: SETPRIV, bash: BASH } = SYSTEM_PROGRAMS;
 /** Runs in the unprivileged shell: the job's environment (stdin), private files, then sbatch. */
 // (`read` takes stdin's pipe as it is: /dev/stdin cannot be reopened once the account changed.)
 const SUBMIT_SCRIPT = 'umask 077; IFS= read -r -d \'\' stint_env; eval "$stint_env" || exit 96; unset stint_env; exec sbatch --parsable "$1"';

@@ -7,9 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import { lstatSync } from 'node:fs';
 import type { RunAs } from '../../backend.js';
+import { SYSTEM_PROGRAMS } from '../../system-programs.js';
 import type { ContainerMount } from '../container-port.js';
 
-const ID_BINARY = '/usr/bin/id';
+const ID_BINARY = SYSTEM_PROGRAMS.id;
 
 /** The account's group ids (primary first, as `id -G` lists them); [gid] when they cannot be read. */
 export function accountGroups(account: RunAs, id = ID_BINARY): number[] {

@@ -16,10 +16,9 @@ import { join } from 'node:path';
 import { StintError } from '../../../core/errors.js';
 import { isSafeEntryPath } from '../../../workdir/safe-paths.js';
 import { TarStreamReader } from '../../../workdir/tar.js';
+import { PRIVILEGED_PATH, SYSTEM_PROGRAMS } from '../../system-programs.js';
 
-const SETPRIV = '/usr/bin/setpriv';
-const ENV = '/usr/bin/env';
-const TAR = '/bin/tar';
+const { setpriv: SETPRIV, env: ENV, tar: TAR } = SYSTEM_PROGRAMS;
 
 export interface LayoutLimits {
   maxBytes: number;
@@ -56,7 +55,7 @@ export async function removeCopy(copy: string): Promise<void> {
 function archiver(dir: string, account: { uid: number; gid: number } | null): string[] {
   const tar = [TAR, '--dereference', '--hard-dereference', '--numeric-owner', '-C', dir, '-cf', '-', '.'];
   const drop = account === null ? [] : [SETPRIV, `--reuid=${account.uid}`, `--regid=${account.gid}`, '--init-groups', '--'];
-  return [ENV, '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', ...drop, ...tar];
+  return [ENV, '-i', `PATH=${PRIVILEGED_PATH}`, ...drop, ...tar];
 }
 
 async function extract(dir: string, account: { uid: number; gid: number } | null, copy: string, limits: LayoutLimits): Promise<void> {
