@@ -155,14 +155,14 @@ class LocalBackend implements Backend {
   }
 
   async poll(attempts: readonly AttemptRef[]): Promise<Map<string, AttemptStatus>> {
-    const result = new Map<string, AttemptStatus>();
-    for (const ref of attempts) {
-      const handle = this.handleOf(ref);
-      const status = processStatus(handle);
+    // Ended attempts are finished (cgroup read and removed, tmp/ emptied) side by side: one
+    // attempt's cleanup never holds up the report of the others.
+    const statuses = await Promise.all(attempts.map(async (ref) => {
+      const status = processStatus(this.handleOf(ref));
       const evidence = status.state === 'running' ? null : await this.finish(ref);
-      result.set(attemptKey(ref), toAttemptStatus(status, evidence, typeof (ref.handle as { container?: unknown }).container === 'string'));
-    }
-    return result;
+      return [attemptKey(ref), toAttemptStatus(status, evidence, typeof (ref.handle as { container?: unknown }).container === 'string')] as const;
+    }));
+    return new Map(statuses);
   }
 
   /** SIGTERM reaches the attempt's process group; the final SIGKILL goes through its cgroup (escapees too). */

@@ -183,14 +183,11 @@ export class AttemptCgroups {
   private async killFrozen(relative: string, freezeFile: string | null, frozen: string, thawed: string): Promise<void> {
     const canFreeze = freezeFile !== null && existsSync(freezeFile);
     for (let round = 0; round < 20; round++) {
+      if (this.pids(relative).length === 0) break;
       // Frozen first, then listed: a frozen process cannot exit, so no pid read here can be
       // reused by another process before its SIGKILL.
       if (canFreeze) await freeze(freezeFile, frozen);
       const pids = this.pids(relative);
-      if (pids.length === 0) {
-        if (canFreeze) writeFileSync(freezeFile, thawed);
-        break;
-      }
       for (const pid of pids) {
         try {
           process.kill(pid, 'SIGKILL');
