@@ -40,7 +40,7 @@ const under = (path: string, dir: string) => path === dir || path.startsWith(`${
 
 export function probeConfinement(options: ConfinementOptions): HostConfinement {
   const off = (reason: string): HostConfinement => ({ confinement: { enforced: false, reason, cgroup: null, privateTmp: false }, cgroups: null, namespace: false });
-  if (!options.enabled) return off('confinement is turned off for this backend (confine: false); each job still gets its own TMPDIR');
+  if (!options.enabled) return off('confinement is turned off (the server was started with --no-confine); each job still gets its own TMPDIR');
   if (!options.isRoot) return off('the server is not root, so it can create neither cgroups nor mount namespaces; each job still gets its own TMPDIR');
   const layout = cgroupLayout(options.mountinfo ?? read('/proc/self/mountinfo') ?? '', (root) => read(`${root}/cgroup.controllers`));
   if (layout === null) return off('no cgroup memory controller is mounted (neither cgroup v1 nor a cgroup2 tree offering `memory` in /proc/self/mountinfo)');
