@@ -21,6 +21,7 @@ import { mkdtempSync } from 'node:fs';
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { callerEnvironment } from '../../config.js';
 import { StintError } from '../../core/errors.js';
 import { SYSTEM_PROGRAMS } from '../system-programs.js';
 import { readLogFile } from '../local/backend.js';
@@ -67,6 +68,8 @@ export interface ClientOptions {
   timeoutSeconds: number;
   /** Extra environment for local commands (e.g. SLURM_CONF of a test cluster). */
   env?: Record<string, string>;
+  /** The server's own environment, of which only named variables are used; default: this process's (config.ts). */
+  serverEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface CommandResult {
@@ -97,7 +100,11 @@ export class SlurmClient {
    */
   private controlDir: string | null = null;
 
-  constructor(private readonly options: ClientOptions) {}
+  private readonly serverEnv: Readonly<Record<string, string | undefined>>;
+
+  constructor(private readonly options: ClientOptions) {
+    this.serverEnv = options.serverEnv ?? callerEnvironment();
+  }
 
   get remote(): boolean {
     return this.options.ssh !== undefined;
@@ -132,7 +139,7 @@ export class SlurmClient {
     // Over SSH (submitAs: sudo): sudo's env_reset gives the account's HOME, USER, SHELL and secure_path.
     if (this.remote) return this.check(BASH, args, environment, as.user);
     this.commandsRun++;
-    const env: NodeJS.ProcessEnv = { ...serverVariables(SUBMIT_ENV), ...loginEnvironment(as), ...serverVariables(SLURM_SERVER_ENV), ...this.options.env };
+    const env: NodeJS.ProcessEnv = { ...this.serverVariables(SUBMIT_ENV), ...loginEnvironment(as), ...this.serverVariables(SLURM_SERVER_ENV), ...this.options.env };
     const argv = [`--reuid=${as.uid}`, `--regid=${as.gid}`, '--init-groups', '--', BASH, ...args];
     const result = await runProcess(SETPRIV, argv, { stdin: environment, timeoutMs: this.options.timeoutSeconds * 1000, env, cwd });
     if (result.code !== 0) {
@@ -227,15 +234,15 @@ export class SlurmClient {
 
   /** Only what a login shell would have (sbatch exports it to the job): the server's own variables never reach jobs. */
   private env(): NodeJS.ProcessEnv {
-    return { ...serverVariables(LOGIN_ENV), ...serverVariables(SLURM_SERVER_ENV), ...this.options.env };
+    return { ...this.serverVariables(LOGIN_ENV), ...this.serverVariables(SLURM_SERVER_ENV), ...this.options.env };
   }
-}
 
-/** The named variables of the server's own environment that are set (SLURM_CONF, PATH, LANG...). */
-function serverVariables(keys: readonly string[]): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const key of keys) if (process.env[key] !== undefined) env[key] = process.env[key];
-  return env;
+  /** The named variables of the server's own environment that are set (SLURM_CONF, PATH, LANG...). */
+  private serverVariables(keys: readonly string[]): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {};
+    for (const key of keys) if (this.serverEnv[key] !== undefined) env[key] = this.serverEnv[key];
+    return env;
+  }
 }
 
 interface RunOptions {
